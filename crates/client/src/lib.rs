@@ -1,0 +1,1 @@
+//! pytables-client (being built).

@@ -1,0 +1,501 @@
+//! The grammar of one rule specification: the words after `-A CHAIN` in iptables-save or
+//! iptables-restore text, e.g. `-s 10.0.0.0/8 -p tcp -m tcp ! --dport 22 -j ACCEPT`.
+//!
+//! Option arguments are kept **raw**, exactly as written (quotes and backslashes included), so a
+//! spec parsed from iptables-save prints back byte-identical. [`unquote`] gives a value's text,
+//! [`save_string`] quotes a value the way iptables-save does.
+
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+/// A syntax error in a rule specification. `column` is the 1-based character column of `token`.
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("column {column}: {message} (at {token:?})")]
+pub struct SpecError {
+    pub column: usize,
+    pub token: String,
+    pub message: String,
+}
+
+/// One word of a specification, with where it started (byte offset).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token<'a> {
+    pub raw: &'a str,
+    pub offset: usize,
+}
+
+impl Token<'_> {
+    /// A word that starts an option (`-s`, `--dport`); quoted words never do.
+    pub fn is_option(&self) -> bool {
+        self.raw.len() > 1 && self.raw.starts_with('-') && !self.raw.starts_with("-\"")
+    }
+}
+
+/// Splits a specification into words the way iptables-restore does: blanks separate words,
+/// double quotes group, and inside quotes a backslash takes the next character literally.
+pub fn tokenize(spec: &str) -> Result<Vec<Token<'_>>, SpecError> {
+    let mut tokens = Vec::new();
+    let bytes = spec.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i].is_ascii_whitespace() {
+            i += 1;
+            continue;
+        }
+        let start = i;
+        let mut in_quote = false;
+        while i < bytes.len() {
+            let b = bytes[i];
+            if in_quote {
+                if b == b'\\' && i + 1 < bytes.len() {
+                    i += 2;
+                    continue;
+                }
+                if b == b'"' {
+                    in_quote = false;
+                }
+            } else if b == b'"' {
+                in_quote = true;
+            } else if b.is_ascii_whitespace() {
+                break;
+            }
+            i += 1;
+        }
+        if in_quote {
+            return Err(error_at(spec, start, &spec[start..], "unterminated quote"));
+        }
+        tokens.push(Token {
+            raw: &spec[start..i],
+            offset: start,
+        });
+    }
+    Ok(tokens)
+}
+
+/// The text a raw word stands for: quotes removed, backslash escapes inside quotes resolved.
+pub fn unquote(raw: &str) -> String {
+    if !raw.contains('"') {
+        return raw.to_string();
+    }
+    let mut out = String::with_capacity(raw.len());
+    let mut in_quote = false;
+    let mut chars = raw.chars();
+    while let Some(c) = chars.next() {
+        match c {
+            '"' => in_quote = !in_quote,
+            '\\' if in_quote => {
+                if let Some(next) = chars.next() {
+                    out.push(next);
+                }
+            }
+            _ => out.push(c),
+        }
+    }
+    out
+}
+
+/// Quotes a value as iptables-save does for free text (comments, log prefixes): bare when it is
+/// only `[A-Za-z0-9_-]`, else in double quotes with `"`, `\` and `'` escaped by a backslash.
+pub fn save_string(value: &str) -> String {
+    let bare = !value.is_empty()
+        && value
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-');
+    if bare {
+        return value.to_string();
+    }
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    for c in value.chars() {
+        if matches!(c, '"' | '\\' | '\'') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
+}
+
+/// A value that may be inverted with `!`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct Negatable {
+    pub inverted: bool,
+    /// Raw word, as written.
+    pub value: String,
+}
+
+/// One `--option [args…]` of a match or target, possibly inverted (`! --dport 22`).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct OptionArg {
+    /// The option name without leading dashes (`dport`).
+    pub name: String,
+    pub inverted: bool,
+    /// Raw words, as written (see [`unquote`]).
+    pub args: Vec<String>,
+}
+
+/// One `-m name` and its options.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct MatchSpec {
+    pub name: String,
+    pub options: Vec<OptionArg>,
+}
+
+/// The `-j NAME` (or `-g CHAIN`) part and its options.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct TargetSpec {
+    pub name: String,
+    pub goto: bool,
+    pub options: Vec<OptionArg>,
+}
+
+/// A rule specification in structured form.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct RuleSpec {
+    pub src: Option<Negatable>,
+    pub dst: Option<Negatable>,
+    pub in_interface: Option<Negatable>,
+    pub out_interface: Option<Negatable>,
+    pub protocol: Option<Negatable>,
+    /// `Some(false)` for `-f`, `Some(true)` for `! -f`.
+    pub fragment: Option<bool>,
+    pub matches: Vec<MatchSpec>,
+    pub target: Option<TargetSpec>,
+}
+
+/// Protocols whose match iptables loads implicitly when an option follows `-p NAME` with no `-m`.
+const IMPLICIT_MATCH_PROTOCOLS: [&str; 6] = ["tcp", "udp", "icmp", "icmpv6", "sctp", "dccp"];
+
+impl RuleSpec {
+    /// Parses a specification. Accepts what iptables-save prints and what a person types to
+    /// iptables: long option aliases (`--source`), `--opt ! value` inversion, and options of the
+    /// protocol's match given without `-m` after `-p tcp` (they go into an explicit `tcp` match).
+    pub fn parse(spec: &str) -> Result<RuleSpec, SpecError> {
+        let tokens = tokenize(spec)?;
+        let mut rule = RuleSpec::default();
+        let mut i = 0;
+        let mut pending_invert: Option<usize> = None;
+        // Where options now go: the last match, or the target once `-j` was seen.
+        #[derive(PartialEq)]
+        enum Section {
+            Generic,
+            Match,
+            Target,
+        }
+        let mut section = Section::Generic;
+        while i < tokens.len() {
+            let tok = &tokens[i];
+            if tok.raw == "!" {
+                if pending_invert.is_some() {
+                    return Err(error_at(spec, tok.offset, tok.raw, "double inversion"));
+                }
+                pending_invert = Some(tok.offset);
+                i += 1;
+                continue;
+            }
+            if !tok.is_option() {
+                return Err(error_at(
+                    spec,
+                    tok.offset,
+                    tok.raw,
+                    "unexpected argument (expected an option)",
+                ));
+            }
+            let inverted = pending_invert.take().is_some();
+            let generic = generic_option(tok.raw);
+            match generic {
+                Some(Generic::Match) | Some(Generic::Jump) | Some(Generic::Goto) => {
+                    if inverted {
+                        return Err(error_at(spec, tok.offset, tok.raw, "cannot be inverted"));
+                    }
+                    let name_tok = tokens.get(i + 1).filter(|t| !t.is_option() && t.raw != "!");
+                    let Some(name_tok) = name_tok else {
+                        return Err(error_at(spec, tok.offset, tok.raw, "needs a name"));
+                    };
+                    let name = unquote(name_tok.raw);
+                    if generic == Some(Generic::Match) {
+                        if section == Section::Target {
+                            return Err(error_at(
+                                spec,
+                                tok.offset,
+                                tok.raw,
+                                "match after the target",
+                            ));
+                        }
+                        rule.matches.push(MatchSpec {
+                            name,
+                            options: Vec::new(),
+                        });
+                        section = Section::Match;
+                    } else {
+                        if rule.target.is_some() {
+                            return Err(error_at(spec, tok.offset, tok.raw, "second target"));
+                        }
+                        rule.target = Some(TargetSpec {
+                            name,
+                            goto: generic == Some(Generic::Goto),
+                            options: Vec::new(),
+                        });
+                        section = Section::Target;
+                    }
+                    i += 2;
+                }
+                Some(Generic::Fragment) => {
+                    rule.fragment = Some(inverted);
+                    i += 1;
+                }
+                Some(field) => {
+                    let (value, inverted, next) = take_value(spec, &tokens, i, inverted)?;
+                    let slot = match field {
+                        Generic::Source => &mut rule.src,
+                        Generic::Destination => &mut rule.dst,
+                        Generic::InInterface => &mut rule.in_interface,
+                        Generic::OutInterface => &mut rule.out_interface,
+                        _ => &mut rule.protocol,
+                    };
+                    if slot.is_some() {
+                        return Err(error_at(spec, tok.offset, tok.raw, "given twice"));
+                    }
+                    *slot = Some(Negatable { inverted, value });
+                    i = next;
+                }
+                None => {
+                    let name = tok.raw.trim_start_matches('-').to_string();
+                    let mut args = Vec::new();
+                    let mut inverted = inverted;
+                    let mut j = i + 1;
+                    while let Some(t) = tokens.get(j) {
+                        if t.raw == "!" && args.is_empty() && !inverted {
+                            // Old style `--dport ! 22`.
+                            if tokens.get(j + 1).is_some_and(|n| !n.is_option()) {
+                                inverted = true;
+                                j += 1;
+                                continue;
+                            }
+                        }
+                        if t.is_option() || t.raw == "!" {
+                            break;
+                        }
+                        args.push(t.raw.to_string());
+                        j += 1;
+                    }
+                    let option = OptionArg {
+                        name,
+                        inverted,
+                        args,
+                    };
+                    match section {
+                        Section::Target => rule.target.as_mut().unwrap().options.push(option),
+                        Section::Match => rule.matches.last_mut().unwrap().options.push(option),
+                        Section::Generic => {
+                            let proto = rule
+                                .protocol
+                                .as_ref()
+                                .filter(|p| !p.inverted)
+                                .map(|p| implicit_match_name(&p.value));
+                            let Some(Some(proto)) = proto else {
+                                return Err(error_at(
+                                    spec,
+                                    tok.offset,
+                                    tok.raw,
+                                    "unknown option (no match loaded; use -m NAME)",
+                                ));
+                            };
+                            rule.matches.push(MatchSpec {
+                                name: proto.to_string(),
+                                options: vec![option],
+                            });
+                            section = Section::Match;
+                        }
+                    }
+                    i = j;
+                }
+            }
+        }
+        if let Some(offset) = pending_invert {
+            return Err(error_at(spec, offset, "!", "inversion with nothing after it"));
+        }
+        Ok(rule)
+    }
+
+    /// Prints the specification in iptables-save order: `-s -d -i -o -p -f`, matches, target.
+    pub fn to_spec_string(&self) -> String {
+        let mut out = String::new();
+        let mut put_field = |flag: &str, v: &Option<Negatable>, out: &mut String| {
+            if let Some(v) = v {
+                if v.inverted {
+                    out.push_str(" !");
+                }
+                out.push(' ');
+                out.push_str(flag);
+                out.push(' ');
+                out.push_str(&v.value);
+            }
+        };
+        put_field("-s", &self.src, &mut out);
+        put_field("-d", &self.dst, &mut out);
+        put_field("-i", &self.in_interface, &mut out);
+        put_field("-o", &self.out_interface, &mut out);
+        put_field("-p", &self.protocol, &mut out);
+        match self.fragment {
+            Some(true) => out.push_str(" ! -f"),
+            Some(false) => out.push_str(" -f"),
+            None => {}
+        }
+        for m in &self.matches {
+            out.push_str(" -m ");
+            out.push_str(&m.name);
+            push_options(&mut out, &m.options);
+        }
+        if let Some(t) = &self.target {
+            out.push_str(if t.goto { " -g " } else { " -j " });
+            out.push_str(&t.name);
+            push_options(&mut out, &t.options);
+        }
+        if out.starts_with(' ') {
+            out.remove(0);
+        }
+        out
+    }
+}
+
+fn push_options(out: &mut String, options: &[OptionArg]) {
+    for o in options {
+        if o.inverted {
+            out.push_str(" !");
+        }
+        out.push_str(" --");
+        out.push_str(&o.name);
+        for a in &o.args {
+            out.push(' ');
+            out.push_str(a);
+        }
+    }
+}
+
+/// The match iptables loads implicitly for `-p NAME` (by name or number).
+pub fn implicit_match_name(protocol: &str) -> Option<&'static str> {
+    let p = protocol.to_ascii_lowercase();
+    let name = match p.as_str() {
+        "6" => "tcp",
+        "17" => "udp",
+        "1" => "icmp",
+        "58" | "ipv6-icmp" | "icmp6" => "icmpv6",
+        "132" => "sctp",
+        "33" => "dccp",
+        other => IMPLICIT_MATCH_PROTOCOLS.iter().find(|n| **n == other)?,
+    };
+    // The match that handles ICMPv6 is called `icmp6`.
+    Some(if name == "icmpv6" { "icmp6" } else { name })
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Generic {
+    Source,
+    Destination,
+    InInterface,
+    OutInterface,
+    Protocol,
+    Fragment,
+    Match,
+    Jump,
+    Goto,
+}
+
+fn generic_option(word: &str) -> Option<Generic> {
+    Some(match word {
+        "-s" | "--source" | "--src" => Generic::Source,
+        "-d" | "--destination" | "--dst" => Generic::Destination,
+        "-i" | "--in-interface" => Generic::InInterface,
+        "-o" | "--out-interface" => Generic::OutInterface,
+        "-p" | "--protocol" => Generic::Protocol,
+        "-f" | "--fragment" => Generic::Fragment,
+        "-m" | "--match" => Generic::Match,
+        "-j" | "--jump" => Generic::Jump,
+        "-g" | "--goto" => Generic::Goto,
+        _ => return None,
+    })
+}
+
+/// Takes the single value after a generic option, accepting the old `-s ! addr` inversion.
+fn take_value(
+    spec: &str,
+    tokens: &[Token<'_>],
+    at: usize,
+    mut inverted: bool,
+) -> Result<(String, bool, usize), SpecError> {
+    let mut j = at + 1;
+    if tokens.get(j).is_some_and(|t| t.raw == "!") && !inverted {
+        inverted = true;
+        j += 1;
+    }
+    match tokens.get(j) {
+        Some(t) if !t.is_option() && t.raw != "!" => Ok((t.raw.to_string(), inverted, j + 1)),
+        _ => Err(error_at(
+            spec,
+            tokens[at].offset,
+            tokens[at].raw,
+            "needs a value",
+        )),
+    }
+}
+
+fn error_at(spec: &str, offset: usize, token: &str, message: &str) -> SpecError {
+    SpecError {
+        column: spec[..offset].chars().count() + 1,
+        token: token.to_string(),
+        message: message.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn save_line_round_trips() {
+        let lines = [
+            "-s 10.0.0.1/32 -p tcp -m tcp --dport 1024:65535 -j ACCEPT",
+            "-p tcp -m tcp --sport 22 -m comment --comment \"a \\\"b c\" -j DROP",
+            "! -s 10.0.0.0/8 ! -i eth+ -p udp -m udp ! --dport 53 -g USER",
+            "-m set ! --match-set blacklist src,dst -j DROP",
+            "-j MASQUERADE",
+            "-f -j DROP",
+            "-m comment --comment \"\" -j LOG --log-prefix \"it\\'s \"",
+        ];
+        for line in lines {
+            let parsed = RuleSpec::parse(line).unwrap();
+            assert_eq!(parsed.to_spec_string(), line);
+        }
+    }
+
+    #[test]
+    fn implicit_protocol_match_and_old_inversion() {
+        let r = RuleSpec::parse("-p tcp --dport ! 22 --source ! 1.2.3.4 -j ACCEPT").unwrap();
+        assert_eq!(
+            r.to_spec_string(),
+            "! -s 1.2.3.4 -p tcp -m tcp ! --dport 22 -j ACCEPT"
+        );
+    }
+
+    #[test]
+    fn errors_carry_column_and_token() {
+        let e = RuleSpec::parse("-p tcp -j ACCEPT extra").unwrap_err();
+        assert_eq!(e.column, 18);
+        assert_eq!(e.token, "extra");
+        let e = RuleSpec::parse("--dport 22").unwrap_err();
+        assert_eq!(e.column, 1);
+        assert!(RuleSpec::parse("-m comment --comment \"open").is_err());
+        assert!(RuleSpec::parse("! ! -s 1.2.3.4").is_err());
+    }
+
+    #[test]
+    fn quoting_matches_iptables_save() {
+        assert_eq!(save_string("hello"), "hello");
+        assert_eq!(save_string("hello world"), "\"hello world\"");
+        assert_eq!(save_string("it's"), "\"it\\'s\"");
+        assert_eq!(save_string(""), "\"\"");
+        assert_eq!(unquote("\"it\\'s \\\"x\\\"\""), "it's \"x\"");
+        assert_eq!(unquote(&save_string("a\\b \"c\"")), "a\\b \"c\"");
+    }
+}

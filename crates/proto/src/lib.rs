@@ -1,0 +1,1 @@
+//! pytables-proto (being built).

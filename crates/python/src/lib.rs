@@ -1,0 +1,7 @@
+//! The PyO3 module `pytables._native` (being built).
+use pyo3::prelude::*;
+
+#[pymodule]
+fn _native(_m: &Bound<'_, PyModule>) -> PyResult<()> {
+    Ok(())
+}

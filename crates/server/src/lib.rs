@@ -1,0 +1,1 @@
+//! pytables-server (being built).
