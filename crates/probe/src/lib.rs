@@ -1,0 +1,1 @@
+//! pytables-probe (being built).
