@@ -150,7 +150,9 @@ impl std::str::FromStr for Backend {
         match s {
             "legacy" => Ok(Backend::Legacy),
             "nft" => Ok(Backend::Nft),
-            other => Err(format!("unknown backend {other:?} (expected legacy or nft)")),
+            other => Err(format!(
+                "unknown backend {other:?} (expected legacy or nft)"
+            )),
         }
     }
 }

@@ -313,7 +313,12 @@ impl RuleSpec {
             }
         }
         if let Some(offset) = pending_invert {
-            return Err(error_at(spec, offset, "!", "inversion with nothing after it"));
+            return Err(error_at(
+                spec,
+                offset,
+                "!",
+                "inversion with nothing after it",
+            ));
         }
         Ok(rule)
     }
@@ -321,7 +326,7 @@ impl RuleSpec {
     /// Prints the specification in iptables-save order: `-s -d -i -o -p -f`, matches, target.
     pub fn to_spec_string(&self) -> String {
         let mut out = String::new();
-        let mut put_field = |flag: &str, v: &Option<Negatable>, out: &mut String| {
+        let put_field = |flag: &str, v: &Option<Negatable>, out: &mut String| {
             if let Some(v) = v {
                 if v.inverted {
                     out.push_str(" !");

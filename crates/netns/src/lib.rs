@@ -44,7 +44,10 @@ impl Netns {
 
     /// Runs a program inside the namespace and returns its output, whatever its exit status.
     pub fn run(&self, program: &str, args: &[&str]) -> io::Result<Output> {
-        self.command(program).args(args).stdin(Stdio::null()).output()
+        self.command(program)
+            .args(args)
+            .stdin(Stdio::null())
+            .output()
     }
 
     /// Runs a program inside the namespace; an error (with its stderr) unless it exits 0.
@@ -53,7 +56,13 @@ impl Netns {
     }
 
     /// Runs `<family>-<backend>-restore` with `input` on stdin.
-    pub fn restore(&self, backend: Backend, family: Family, args: &[&str], input: &str) -> io::Result<Output> {
+    pub fn restore(
+        &self,
+        backend: Backend,
+        family: Family,
+        args: &[&str],
+        input: &str,
+    ) -> io::Result<Output> {
         use std::io::Write;
         let mut child = self
             .command(&backend.binary(family, Tool::Restore))
@@ -62,12 +71,21 @@ impl Netns {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()?;
-        child.stdin.take().expect("piped").write_all(input.as_bytes())?;
+        child
+            .stdin
+            .take()
+            .expect("piped")
+            .write_all(input.as_bytes())?;
         child.wait_with_output()
     }
 
     /// `<family>-<backend>-save` output for one table (or all when `table` is None).
-    pub fn save(&self, backend: Backend, family: Family, table: Option<&str>) -> io::Result<String> {
+    pub fn save(
+        &self,
+        backend: Backend,
+        family: Family,
+        table: Option<&str>,
+    ) -> io::Result<String> {
         let bin = backend.binary(family, Tool::Save);
         match table {
             Some(t) => self.run_ok(&bin, &["-t", t]),
@@ -174,9 +192,15 @@ mod tests {
         {
             let ns = Netns::new("selftest").unwrap();
             name = ns.name().to_string();
-            ns.run_ok(&backend.binary(Family::V4, Tool::Cmd), &["-N", "PT_SELFTEST"])
-                .unwrap();
-            assert!(ns.save(backend, Family::V4, Some("filter")).unwrap().contains(":PT_SELFTEST"));
+            ns.run_ok(
+                &backend.binary(Family::V4, Tool::Cmd),
+                &["-N", "PT_SELFTEST"],
+            )
+            .unwrap();
+            assert!(ns
+                .save(backend, Family::V4, Some("filter"))
+                .unwrap()
+                .contains(":PT_SELFTEST"));
         }
         let list = Command::new("ip").args(["netns", "list"]).output().unwrap();
         assert!(!String::from_utf8_lossy(&list.stdout).contains(&name));
