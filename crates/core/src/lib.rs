@@ -4,6 +4,7 @@
 //! - [`rule`]: the grammar of one rule specification (`-s … -m tcp --dport 22 -j ACCEPT`).
 
 pub mod model;
+pub mod ops;
 pub mod rule;
 
 pub use model::{Backend, Chain, Counters, Family, Rule, Table, Tool};

@@ -1,0 +1,246 @@
+//! Request and response messages. Every request carries an `id` the response echoes, so a
+//! client may pipeline; the server answers in order on one connection.
+
+use pytables_core::ops::{OpError, Transaction};
+use pytables_core::{Backend, Family};
+use serde::{Deserialize, Serialize};
+use thiserror::Error;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Request {
+    pub id: u64,
+    pub body: RequestBody,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum RequestBody {
+    /// Version handshake; optional but the client crate always sends it first.
+    Hello {
+        version: u32,
+        client: String,
+    },
+    /// The current state of one table, one family, or everything (None = all).
+    Snapshot {
+        #[serde(default)]
+        family: Option<Family>,
+        #[serde(default)]
+        table: Option<String>,
+    },
+    /// Apply a transaction all-or-nothing.
+    Commit {
+        tx: Transaction,
+    },
+    Status,
+    /// Audit entries with `seq > since` (all kept entries when None), at most `limit`.
+    AuditLog {
+        #[serde(default)]
+        since: Option<u64>,
+        #[serde(default)]
+        limit: Option<usize>,
+    },
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Response {
+    pub id: u64,
+    pub body: ResponseBody,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum ResponseBody {
+    Hello {
+        version: u32,
+        server: String,
+        backend: Backend,
+    },
+    Snapshot(Snapshot),
+    Commit(CommitReply),
+    Status(Status),
+    AuditLog {
+        entries: Vec<AuditEntry>,
+    },
+    Error {
+        error: ServerError,
+    },
+}
+
+/// One (family, table) as the kernel holds it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableSnapshot {
+    pub family: Family,
+    pub table: String,
+    /// Bumped every time the server's view of this table changes (commit or reload).
+    pub generation: u64,
+    /// The table's block as `<family>-save -t <table>` prints it (`*table` … `COMMIT`), without
+    /// the `#` comment lines. Parse with `pytables_core::save`.
+    pub text: String,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Snapshot {
+    pub tables: Vec<TableSnapshot>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CommitReply {
+    /// Sequence number of the audit entry that records this transaction.
+    pub seq: u64,
+    /// The new state of every table the transaction touched.
+    pub tables: Vec<TableSnapshot>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableStatus {
+    pub family: Family,
+    pub table: String,
+    pub generation: u64,
+    pub chains: usize,
+    pub rules: usize,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Status {
+    pub version: u32,
+    pub server: String,
+    pub backend: Backend,
+    pub pid: u32,
+    pub uptime_ms: u64,
+    pub tables: Vec<TableStatus>,
+    /// Transactions committed / refused since start.
+    pub committed: u64,
+    pub refused: u64,
+    /// iptables-restore runs (a batch may hold many transactions).
+    pub restore_runs: u64,
+    /// Times the server found the kernel changed behind its back and reloaded a table.
+    pub reloads: u64,
+}
+
+/// Who sent a transaction and what came of it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AuditEntry {
+    pub seq: u64,
+    /// RFC 3339, UTC.
+    pub time: String,
+    pub pid: Option<i32>,
+    pub uid: u32,
+    pub gid: u32,
+    /// From /proc/PID/comm (and cmdline when readable).
+    pub program: String,
+    pub ops: Vec<pytables_core::ops::Op>,
+    /// `ok`, or the error message.
+    pub result: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error: Option<ServerError>,
+}
+
+/// Typed errors, so clients can map them to python-iptables' exceptions.
+#[derive(Clone, Debug, PartialEq, Eq, Error, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum ServerError {
+    /// An op's precondition does not hold against the current state (chain exists, no such
+    /// chain, index too big, rule not found, conflict …). Nothing of the transaction was applied.
+    #[error("op {op_index}: {error}")]
+    Precondition { op_index: usize, error: OpError },
+    /// iptables-restore refused the transaction; nothing of it was applied.
+    #[error("{}", refused_text(.op_index, .table, .chain, .rule, .option, .message))]
+    IptablesRefused {
+        /// The op whose line iptables rejected, when it could be told.
+        op_index: Option<usize>,
+        family: pytables_core::Family,
+        table: Option<String>,
+        chain: Option<String>,
+        rule: Option<String>,
+        /// The option iptables named (`--dportx`, `NOPE` …), when it named one.
+        option: Option<String>,
+        /// iptables' own message.
+        message: String,
+    },
+    #[error("permission denied: {message}")]
+    PermissionDenied { message: String },
+    #[error("bad request: {message}")]
+    BadRequest { message: String },
+    #[error("protocol version {client} not supported (server speaks {server})")]
+    VersionMismatch { server: u32, client: u32 },
+    #[error("server error: {message}")]
+    Internal { message: String },
+}
+
+fn refused_text(
+    op_index: &Option<usize>,
+    table: &Option<String>,
+    chain: &Option<String>,
+    rule: &Option<String>,
+    option: &Option<String>,
+    message: &str,
+) -> String {
+    let mut s = String::from("iptables refused");
+    if let Some(i) = op_index {
+        s.push_str(&format!(" op {i}"));
+    }
+    if let Some(t) = table {
+        s.push_str(&format!(" in table {t}"));
+    }
+    if let Some(c) = chain {
+        s.push_str(&format!(" chain {c}"));
+    }
+    if let Some(r) = rule {
+        s.push_str(&format!(" rule {r:?}"));
+    }
+    if let Some(o) = option {
+        s.push_str(&format!(" (option {o})"));
+    }
+    s.push_str(": ");
+    s.push_str(message);
+    s
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use pytables_core::ops::{Expected, Op};
+    use pytables_core::Rule;
+
+    #[test]
+    fn messages_round_trip_through_json() {
+        let req = Request {
+            id: 7,
+            body: RequestBody::Commit {
+                tx: Transaction {
+                    ops: vec![Op::Insert {
+                        family: Family::V6,
+                        table: "filter".into(),
+                        chain: "INPUT".into(),
+                        position: 3,
+                        rule: Rule {
+                            spec: "-j ACCEPT".into(),
+                            counters: None,
+                        },
+                        expect: Some(Expected::End),
+                    }],
+                },
+            },
+        };
+        let json = serde_json::to_string(&req).unwrap();
+        assert!(json.contains(r#""type":"commit""#), "{json}");
+        assert!(json.contains(r#""op":"insert""#), "{json}");
+        assert_eq!(serde_json::from_str::<Request>(&json).unwrap(), req);
+
+        let resp = Response {
+            id: 7,
+            body: ResponseBody::Error {
+                error: ServerError::Precondition {
+                    op_index: 0,
+                    error: OpError::NoSuchChain {
+                        table: "filter".into(),
+                        chain: "X".into(),
+                    },
+                },
+            },
+        };
+        let json = serde_json::to_string(&resp).unwrap();
+        assert!(json.contains(r#""kind":"no_such_chain""#), "{json}");
+        assert_eq!(serde_json::from_str::<Response>(&json).unwrap(), resp);
+    }
+}

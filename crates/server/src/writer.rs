@@ -1,0 +1,504 @@
+//! The single writer: one thread owns the [`State`] and applies transactions. Commands that
+//! arrive while it is busy are taken together: all their transactions go to the kernel in one
+//! iptables-restore run per family (group commit). If the run fails, the kernel is put back as
+//! it was, the failing transaction is found (from iptables' line number, else by trying each
+//! alone) and refused, and the rest are applied.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use pytables_core::ops::{self, Canon, Op, OpError, Transaction, WhitespaceCanon};
+use pytables_core::Family;
+use pytables_proto::{CommitReply, ServerError, Snapshot, Status, TableStatus};
+use tokio::sync::{mpsc, oneshot};
+use tracing::{debug, info, warn};
+
+use crate::state::{Key, State};
+
+/// At most this many commands are taken into one batch.
+const MAX_BATCH: usize = 256;
+
+pub enum Command {
+    Commit {
+        tx: Transaction,
+        reply: oneshot::Sender<Result<CommitReply, ServerError>>,
+    },
+    Snapshot {
+        family: Option<Family>,
+        table: Option<String>,
+        reply: oneshot::Sender<Result<Snapshot, ServerError>>,
+    },
+    Status {
+        reply: oneshot::Sender<Status>,
+    },
+}
+
+/// Counters for `Status`.
+#[derive(Default)]
+pub struct Stats {
+    pub committed: u64,
+    pub refused: u64,
+    pub restore_runs: u64,
+}
+
+pub struct Writer {
+    pub state: State,
+    pub stats: Stats,
+    pub started: std::time::Instant,
+    canon: Box<dyn Canon + Send>,
+}
+
+/// A transaction waiting for its answer.
+struct Pending {
+    tx: Transaction,
+    reply: oneshot::Sender<Result<CommitReply, ServerError>>,
+}
+
+impl Writer {
+    pub fn new(state: State) -> Writer {
+        Writer {
+            state,
+            stats: Stats::default(),
+            started: std::time::Instant::now(),
+            canon: Box::new(WhitespaceCanon),
+        }
+    }
+
+    /// Serves commands until every sender is gone.
+    pub fn run(mut self, mut rx: mpsc::Receiver<Command>) {
+        while let Some(first) = rx.blocking_recv() {
+            let mut cmds = vec![first];
+            while cmds.len() < MAX_BATCH {
+                match rx.try_recv() {
+                    Ok(c) => cmds.push(c),
+                    Err(_) => break,
+                }
+            }
+            let mut commits = Vec::new();
+            for cmd in cmds {
+                match cmd {
+                    Command::Commit { tx, reply } => commits.push(Pending { tx, reply }),
+                    Command::Snapshot {
+                        family,
+                        table,
+                        reply,
+                    } => {
+                        let _ = reply.send(self.snapshot(family, table.as_deref()));
+                    }
+                    Command::Status { reply } => {
+                        let _ = reply.send(self.status());
+                    }
+                }
+            }
+            if !commits.is_empty() {
+                debug!(transactions = commits.len(), "batch");
+                self.commit_group(commits);
+            }
+        }
+        info!("writer stopped");
+    }
+
+    fn snapshot(
+        &mut self,
+        family: Option<Family>,
+        table: Option<&str>,
+    ) -> Result<Snapshot, ServerError> {
+        let families: Vec<Family> = match family {
+            Some(f) => vec![f],
+            None => Family::ALL.to_vec(),
+        };
+        let mut keys = Vec::new();
+        for f in families {
+            match table {
+                Some(t) => {
+                    if !State::valid_table_name(t) {
+                        return Err(bad_request(format!("invalid table name {t:?}")));
+                    }
+                    keys.push((f, t.to_string()));
+                }
+                None => keys.extend(self.state.tables.keys().filter(|k| k.0 == f).cloned()),
+            }
+        }
+        let mut snap = Snapshot::default();
+        for key in keys {
+            self.refresh(&key)
+                .map_err(|message| ServerError::BadRequest { message })?;
+            snap.tables.extend(self.state.snapshot(&key));
+        }
+        Ok(snap)
+    }
+
+    fn status(&self) -> Status {
+        Status {
+            version: pytables_proto::PROTOCOL_VERSION,
+            server: crate::server_name(),
+            backend: self.state.runner.backend,
+            pid: std::process::id(),
+            uptime_ms: self.started.elapsed().as_millis() as u64,
+            tables: self
+                .state
+                .tables
+                .iter()
+                .map(|((f, t), s)| TableStatus {
+                    family: *f,
+                    table: t.clone(),
+                    generation: s.generation,
+                    chains: s.table.chains.len(),
+                    rules: s.table.rule_count(),
+                })
+                .collect(),
+            committed: self.stats.committed,
+            refused: self.stats.refused,
+            restore_runs: self.stats.restore_runs,
+            reloads: self.state.outside_changes,
+        }
+    }
+
+    /// Makes sure the server's view of `key` matches the kernel (re-reads it).
+    fn refresh(&mut self, key: &Key) -> Result<(), String> {
+        if self.state.reload(key)? {
+            if self.state.tables.contains_key(key) {
+                debug!(family = %key.0, table = %key.1, "table (re)loaded");
+            }
+            self.state.outside_changes += 1;
+        }
+        Ok(())
+    }
+
+    fn refuse(&mut self, p: Pending, err: ServerError) {
+        self.stats.refused += 1;
+        let _ = p.reply.send(Err(err));
+    }
+
+    /// Applies a group of transactions; every one gets its own answer.
+    fn commit_group(&mut self, mut pending: Vec<Pending>) {
+        while !pending.is_empty() {
+            // 1. Bring every touched table up to date with the kernel.
+            let mut touched = BTreeSet::new();
+            let mut ready = Vec::new();
+            for p in pending.drain(..) {
+                match self.prepare(&p.tx) {
+                    Ok(keys) => {
+                        touched.extend(keys);
+                        ready.push(p);
+                    }
+                    Err(e) => self.refuse(p, e),
+                }
+            }
+            // 2. Check each transaction against the state as the ones before it leave it.
+            let mut plan = Plan::default();
+            let mut sim: BTreeMap<Key, pytables_core::Table> = touched
+                .iter()
+                .map(|k| (k.clone(), self.state.tables[k].table.clone()))
+                .collect();
+            let mut accepted = Vec::new();
+            for p in ready {
+                match self.simulate(&p.tx, &mut sim) {
+                    Ok(rendered) => {
+                        plan.add(accepted.len(), rendered);
+                        accepted.push(p);
+                    }
+                    Err(e) => self.refuse(p, e),
+                }
+            }
+            if accepted.is_empty() {
+                return;
+            }
+            // 3. One restore run per family.
+            match self.apply(&plan, &touched) {
+                Ok(()) => {
+                    self.finish(accepted, &touched);
+                    return;
+                }
+                Err((family, failure)) => {
+                    self.rollback(&touched);
+                    let culprit = plan.culprit(family, failure.line, &accepted);
+                    match culprit {
+                        Some((i, op_index)) => {
+                            let p = accepted.remove(i);
+                            let err = refused_error(&p.tx, op_index, family, &failure);
+                            warn!(error = %err, "transaction refused by iptables");
+                            self.refuse(p, err);
+                            pending = accepted;
+                        }
+                        None if accepted.len() == 1 => {
+                            let p = accepted.remove(0);
+                            let err = refused_error(&p.tx, None, family, &failure);
+                            warn!(error = %err, "transaction refused by iptables");
+                            self.refuse(p, err);
+                        }
+                        None => {
+                            // Cannot tell which: try each on its own.
+                            for p in accepted {
+                                self.commit_group(vec![p]);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Checks the transaction's shape and loads/refreshes the tables it touches.
+    fn prepare(&mut self, tx: &Transaction) -> Result<BTreeSet<Key>, ServerError> {
+        let mut keys = BTreeSet::new();
+        for (i, op) in tx.ops.iter().enumerate() {
+            validate(op).map_err(|m| bad_request(format!("op {i} ({}): {m}", op.describe())))?;
+            keys.insert((op.family(), op.table().to_string()));
+        }
+        for key in &keys {
+            self.refresh(key).map_err(bad_request)?;
+        }
+        Ok(keys)
+    }
+
+    /// Applies `tx` to a copy of the touched tables; on success writes the copy back and returns
+    /// the restore lines of each op.
+    fn simulate(
+        &self,
+        tx: &Transaction,
+        sim: &mut BTreeMap<Key, pytables_core::Table>,
+    ) -> Result<Vec<(Key, usize, Vec<String>)>, ServerError> {
+        let mut trial: BTreeMap<Key, pytables_core::Table> = BTreeMap::new();
+        let mut rendered = Vec::new();
+        for (i, op) in tx.ops.iter().enumerate() {
+            let key = (op.family(), op.table().to_string());
+            let table = trial
+                .entry(key.clone())
+                .or_insert_with(|| sim[&key].clone());
+            let applied = match ops::apply(op, table, self.canon.as_ref()) {
+                Ok(a) => a,
+                // The spec may be written differently from iptables-save's form; let
+                // iptables' own matching decide (`-D CHAIN spec`).
+                Err(OpError::RuleNotFound { .. }) if matches!(op, Op::DeleteRule { .. }) => {
+                    ops::Applied::default()
+                }
+                Err(error) => return Err(ServerError::Precondition { op_index: i, error }),
+            };
+            let mut lines = Vec::new();
+            ops::render(op, &applied, &mut lines);
+            rendered.push((key, i, lines));
+        }
+        sim.extend(trial);
+        Ok(rendered)
+    }
+
+    /// Runs the plan's scripts, IPv4 first. Err names the family whose run failed.
+    fn apply(
+        &mut self,
+        plan: &Plan,
+        _touched: &BTreeSet<Key>,
+    ) -> Result<(), (Family, crate::runner::RestoreFailure)> {
+        for family in Family::ALL {
+            let Some(script) = plan.script(family) else {
+                continue;
+            };
+            self.stats.restore_runs += 1;
+            self.state
+                .runner
+                .restore(family, &script.text, true)
+                .map_err(|f| (family, f))?;
+        }
+        Ok(())
+    }
+
+    /// After a failed run: every touched table the kernel now holds differently from the
+    /// server's (pre-batch) state is restored to that state.
+    fn rollback(&mut self, touched: &BTreeSet<Key>) {
+        for family in Family::ALL {
+            let mut script = String::new();
+            for key in touched.iter().filter(|k| k.0 == family) {
+                let before = &self.state.tables[key];
+                let now = match self.state.runner.save_table(family, &key.1) {
+                    Ok(Some(text)) => crate::savetext::split_blocks(&text)
+                        .into_iter()
+                        .find(|(n, _)| n == &key.1)
+                        .and_then(|(n, b)| crate::savetext::parse_block(&n, &b).ok()),
+                    _ => None,
+                };
+                let unchanged = now
+                    .as_ref()
+                    .is_some_and(|t| crate::state::same_rules(t, &before.table));
+                if !unchanged {
+                    script.push_str(&before.text);
+                }
+            }
+            if script.is_empty() {
+                continue;
+            }
+            warn!(%family, "undoing a partly applied batch");
+            self.stats.restore_runs += 1;
+            if let Err(f) = self.state.runner.restore(family, &script, false) {
+                warn!(%family, error = %f.message, "undo failed; reloading");
+            }
+        }
+        for key in touched {
+            let _ = self.state.reload(key);
+        }
+    }
+
+    /// Success: read back what reached the kernel and answer everyone.
+    fn finish(&mut self, accepted: Vec<Pending>, touched: &BTreeSet<Key>) {
+        for key in touched {
+            if let Err(e) = self.state.reload(key) {
+                warn!(error = %e, "reload after commit failed");
+            }
+        }
+        for p in accepted {
+            let keys: BTreeSet<Key> =
+                p.tx.ops
+                    .iter()
+                    .map(|op| (op.family(), op.table().to_string()))
+                    .collect();
+            let tables = keys.iter().filter_map(|k| self.state.snapshot(k)).collect();
+            self.stats.committed += 1;
+            let _ = p.reply.send(Ok(CommitReply { seq: 0, tables }));
+        }
+    }
+}
+
+/// The restore scripts of one batch and, for each script line, the transaction and op it
+/// came from.
+#[derive(Default)]
+struct Plan {
+    /// Per (family, table): lines with their origin, in batch order.
+    blocks: BTreeMap<Key, Vec<(usize, usize, String)>>,
+}
+
+struct Script {
+    text: String,
+    /// 1-based line → (transaction index, op index); None for `*table` and `COMMIT`, which
+    /// carry the table name instead.
+    origin: Vec<LineOrigin>,
+}
+
+#[derive(Clone)]
+enum LineOrigin {
+    Op(usize, usize),
+    Table(String),
+}
+
+impl Plan {
+    fn add(&mut self, tx_index: usize, rendered: Vec<(Key, usize, Vec<String>)>) {
+        for (key, op_index, lines) in rendered {
+            let block = self.blocks.entry(key).or_default();
+            block.extend(lines.into_iter().map(|l| (tx_index, op_index, l)));
+        }
+    }
+
+    fn script(&self, family: Family) -> Option<Script> {
+        let mut text = String::new();
+        let mut origin = vec![LineOrigin::Table(String::new())]; // index 0 unused
+        for ((f, table), lines) in &self.blocks {
+            if *f != family || lines.is_empty() {
+                continue;
+            }
+            text.push_str(&format!("*{table}\n"));
+            origin.push(LineOrigin::Table(table.clone()));
+            for (t, o, l) in lines {
+                text.push_str(l);
+                text.push('\n');
+                origin.push(LineOrigin::Op(*t, *o));
+            }
+            text.push_str("COMMIT\n");
+            origin.push(LineOrigin::Table(table.clone()));
+        }
+        (!text.is_empty()).then_some(Script { text, origin })
+    }
+
+    /// Which transaction (and op) a failing line belongs to. A `COMMIT` line blames the
+    /// table's block: that is one transaction only if only one touched the table.
+    fn culprit(
+        &self,
+        family: Family,
+        line: Option<usize>,
+        accepted: &[Pending],
+    ) -> Option<(usize, Option<usize>)> {
+        let script = self.script(family)?;
+        match script.origin.get(line?)? {
+            LineOrigin::Op(t, o) => Some((*t, Some(*o))),
+            LineOrigin::Table(table) => {
+                let lines = self.blocks.get(&(family, table.clone()))?;
+                let txs: BTreeSet<usize> = lines.iter().map(|(t, _, _)| *t).collect();
+                let ops: BTreeSet<(usize, usize)> =
+                    lines.iter().map(|(t, o, _)| (*t, *o)).collect();
+                if txs.len() == 1 && accepted.len() > *txs.iter().next()? {
+                    let t = *txs.iter().next()?;
+                    let op = (ops.len() == 1)
+                        .then(|| ops.iter().next().map(|x| x.1))
+                        .flatten();
+                    return Some((t, op));
+                }
+                None
+            }
+        }
+    }
+}
+
+fn refused_error(
+    tx: &Transaction,
+    op_index: Option<usize>,
+    family: Family,
+    failure: &crate::runner::RestoreFailure,
+) -> ServerError {
+    let op = op_index.and_then(|i| tx.ops.get(i));
+    // iptables' own "no such rule" from `-D CHAIN spec` is a precondition failure. nft says
+    // so; legacy only says "line N failed".
+    if let Some(Op::DeleteRule {
+        table, chain, rule, ..
+    }) = op
+    {
+        let bare = failure.message.starts_with("line ") && failure.message.ends_with(" failed");
+        if failure.message.contains("does a matching rule exist") || bare {
+            return ServerError::Precondition {
+                op_index: op_index.unwrap_or(0),
+                error: OpError::RuleNotFound {
+                    table: table.clone(),
+                    chain: chain.clone(),
+                    rule: rule.clone(),
+                },
+            };
+        }
+    }
+    ServerError::IptablesRefused {
+        op_index,
+        family,
+        table: op.map(|o| o.table().to_string()),
+        chain: op.and_then(|o| o.chain().map(str::to_string)),
+        rule: op.and_then(|o| o.rule_spec().map(str::to_string)),
+        option: failure.option.clone(),
+        message: failure.message.clone(),
+    }
+}
+
+fn bad_request(message: String) -> ServerError {
+    ServerError::BadRequest { message }
+}
+
+/// Strings from clients go into restore scripts: no line breaks or control characters, table
+/// names plain, and rule specs starting with an option (so `-D CHAIN 3` can't be smuggled in).
+fn validate(op: &Op) -> Result<(), String> {
+    if !State::valid_table_name(op.table()) {
+        return Err(format!("invalid table name {:?}", op.table()));
+    }
+    let mut strings: Vec<&str> = op.chain().into_iter().collect();
+    match op {
+        Op::RenameChain { new_name, .. } => strings.push(new_name),
+        Op::SetPolicy { policy, .. } => strings.push(policy),
+        _ => {}
+    }
+    for s in &strings {
+        if s.is_empty() || s.chars().any(|c| c.is_control() || c.is_whitespace()) {
+            return Err(format!("invalid name {s:?}"));
+        }
+    }
+    if let Some(spec) = op.rule_spec() {
+        if spec.chars().any(|c| c.is_control()) {
+            return Err(format!("rule {spec:?} contains control characters"));
+        }
+        let t = spec.trim_start();
+        if !(t.is_empty() || t.starts_with('-') || t.starts_with('!')) {
+            return Err(format!("rule {spec:?} must start with an option"));
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,216 @@
+//! End to end: a server in a namespace, a client, transactions, errors — compared with what
+//! iptables-save prints in the namespace. Both backends.
+
+mod common;
+
+use common::*;
+use pytables_client::{ClientError, Expected, Op, OpError, ServerError, Transaction};
+use pytables_core::{Family, Rule};
+use pytables_netns::{backends_under_test, Netns};
+
+fn rule(spec: &str) -> Rule {
+    Rule {
+        spec: spec.into(),
+        counters: None,
+    }
+}
+
+fn append(family: Family, chain: &str, spec: &str) -> Op {
+    Op::Append {
+        family,
+        table: "filter".into(),
+        chain: chain.into(),
+        rule: rule(spec),
+    }
+}
+
+#[test]
+fn snapshot_commit_and_errors_match_the_kernel() {
+    if skip() {
+        return;
+    }
+    for backend in backends_under_test() {
+        let ns = Netns::new("srv-basic").unwrap();
+        let _server = Server::start(&ns, backend, &[]);
+        let mut c = connect(&ns);
+        assert_eq!(c.backend(), backend);
+
+        let snap = c.snapshot(Family::V4, Some("filter")).unwrap();
+        assert_eq!(snap.tables.len(), 1);
+        assert!(snap.tables[0].text.contains(":INPUT ACCEPT"), "{backend:?}");
+
+        // One transaction across both families and several op kinds.
+        let tx = Transaction {
+            ops: vec![
+                Op::CreateChain {
+                    family: Family::V4,
+                    table: "filter".into(),
+                    chain: "PT-X".into(),
+                    exist_ok: false,
+                },
+                append(Family::V4, "PT-X", "-p tcp -m tcp --dport 22 -j ACCEPT"),
+                append(Family::V4, "PT-X", "-s 10.0.0.0/8 -j DROP"),
+                Op::Insert {
+                    family: Family::V4,
+                    table: "filter".into(),
+                    chain: "INPUT".into(),
+                    position: 0,
+                    rule: rule("-j PT-X"),
+                    expect: Some(Expected::End),
+                },
+                Op::SetPolicy {
+                    family: Family::V4,
+                    table: "filter".into(),
+                    chain: "FORWARD".into(),
+                    policy: "DROP".into(),
+                    counters: None,
+                },
+                append(Family::V6, "INPUT", "-s 2001:db8::/32 -j DROP"),
+            ],
+        };
+        let reply = c.commit(&tx).unwrap();
+        assert!(reply.seq > 0);
+        let v4 = kernel(&ns, backend, Family::V4, "filter");
+        assert_eq!(
+            chain_rules(&v4, "PT-X"),
+            [
+                "-p tcp -m tcp --dport 22 -j ACCEPT",
+                "-s 10.0.0.0/8 -j DROP"
+            ],
+            "{backend:?}\n{v4}"
+        );
+        assert_eq!(chain_rules(&v4, "INPUT"), ["-j PT-X"]);
+        assert!(v4.contains(":FORWARD DROP"));
+        let v6 = kernel(&ns, backend, Family::V6, "filter");
+        assert_eq!(chain_rules(&v6, "INPUT"), ["-s 2001:db8::/32 -j DROP"]);
+        // The reply carries the kernel's state of both touched tables.
+        assert_eq!(reply.tables.len(), 2);
+        let replied = reply
+            .tables
+            .iter()
+            .find(|t| t.family == Family::V4)
+            .unwrap();
+        assert_eq!(normalize(&replied.text), v4);
+
+        // A bad option: nothing of the transaction reaches the kernel, the error names it.
+        let bad = Transaction {
+            ops: vec![
+                append(Family::V4, "INPUT", "-j ACCEPT"),
+                append(Family::V4, "PT-X", "-p tcp -m tcp --dportx 80 -j ACCEPT"),
+                append(Family::V6, "INPUT", "-j ACCEPT"),
+            ],
+        };
+        let err = c.commit(&bad).unwrap_err();
+        match err.server_error() {
+            Some(ServerError::IptablesRefused {
+                op_index,
+                chain,
+                option,
+                rule,
+                ..
+            }) => {
+                assert_eq!(*op_index, Some(1), "{err}");
+                assert_eq!(chain.as_deref(), Some("PT-X"));
+                assert_eq!(option.as_deref(), Some("--dportx"), "{err}");
+                assert!(rule.as_deref().unwrap().contains("--dportx"));
+            }
+            other => panic!("{backend:?}: unexpected {other:?} ({err})"),
+        }
+        assert_eq!(kernel(&ns, backend, Family::V4, "filter"), v4);
+        assert_eq!(kernel(&ns, backend, Family::V6, "filter"), v6);
+
+        // Preconditions: typed errors, nothing applied.
+        let err = c
+            .commit(&Transaction {
+                ops: vec![
+                    append(Family::V4, "INPUT", "-j ACCEPT"),
+                    Op::DeleteChain {
+                        family: Family::V4,
+                        table: "filter".into(),
+                        chain: "PT-X".into(),
+                    },
+                ],
+            })
+            .unwrap_err();
+        assert!(
+            matches!(
+                err.server_error(),
+                Some(ServerError::Precondition {
+                    op_index: 1,
+                    error: OpError::ChainNotEmpty { .. }
+                })
+            ),
+            "{err}"
+        );
+        let conflict = c
+            .commit(&Transaction {
+                ops: vec![Op::Insert {
+                    family: Family::V4,
+                    table: "filter".into(),
+                    chain: "INPUT".into(),
+                    position: 0,
+                    rule: rule("-j DROP"),
+                    expect: Some(Expected::Rule("-j ACCEPT".into())),
+                }],
+            })
+            .unwrap_err();
+        assert!(conflict.is_conflict(), "{conflict}");
+        assert_eq!(kernel(&ns, backend, Family::V4, "filter"), v4);
+
+        // Delete by content, written differently from iptables-save's form.
+        c.commit(&Transaction {
+            ops: vec![Op::DeleteRule {
+                family: Family::V4,
+                table: "filter".into(),
+                chain: "PT-X".into(),
+                rule: "-s 10.0.0.0/8 -j DROP".into(),
+            }],
+        })
+        .unwrap();
+        let err = c
+            .commit(&Transaction {
+                ops: vec![Op::DeleteRule {
+                    family: Family::V4,
+                    table: "filter".into(),
+                    chain: "PT-X".into(),
+                    rule: "-s 10.9.9.9/32 -j DROP".into(),
+                }],
+            })
+            .unwrap_err();
+        assert!(
+            matches!(
+                err.server_error(),
+                Some(ServerError::Precondition {
+                    error: OpError::RuleNotFound { .. },
+                    ..
+                })
+            ),
+            "{backend:?}: {err}"
+        );
+        let v4 = kernel(&ns, backend, Family::V4, "filter");
+        assert_eq!(
+            chain_rules(&v4, "PT-X"),
+            ["-p tcp -m tcp --dport 22 -j ACCEPT"]
+        );
+
+        // Whole-table flush keeps policies, drops user chains.
+        c.commit(&Transaction {
+            ops: vec![Op::Flush {
+                family: Family::V4,
+                table: "filter".into(),
+                chain: None,
+            }],
+        })
+        .unwrap();
+        let v4 = kernel(&ns, backend, Family::V4, "filter");
+        assert!(!v4.contains("PT-X") && !v4.contains("-A "), "{v4}");
+        assert!(v4.contains(":FORWARD DROP"));
+
+        let status = c.status().unwrap();
+        assert!(status.committed >= 3);
+        let log = c.audit_log(None).unwrap();
+        assert!(log.iter().any(|e| e.result == "ok" && e.uid == 0));
+        assert!(log.iter().any(|e| e.error.is_some()));
+        let _: Option<ClientError> = None;
+    }
+}
