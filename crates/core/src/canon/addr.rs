@@ -1,0 +1,201 @@
+//! Addresses and masks for `-s`/`-d` and the extensions that take `addr[/mask]`.
+//!
+//! iptables stores address & mask, so host bits vanish (`1.2.3.4/24` → `1.2.3.0/24`); it prints
+//! a contiguous mask as a prefix length and any other mask in address form. `/0` is "any".
+
+use super::num::strtoul0;
+use crate::Family;
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+/// Result of reading an address: a value, a reason to ask iptables, or an error message.
+pub(crate) enum Parsed<T> {
+    Ok(T),
+    Unknown(String),
+    Err(String),
+}
+
+/// An address with its mask, both as 128-bit integers (v4 uses the low 32 bits).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Net {
+    pub family: Family,
+    pub addr: u128,
+    pub mask: u128,
+}
+
+impl Net {
+    fn bits(family: Family) -> u32 {
+        match family {
+            Family::V4 => 32,
+            Family::V6 => 128,
+        }
+    }
+
+    /// The prefix length when the mask is contiguous.
+    pub fn prefix(&self) -> Option<u32> {
+        let bits = Net::bits(self.family);
+        let ones = self.mask.count_ones();
+        (prefix_mask(self.family, ones) == self.mask && ones <= bits).then_some(ones)
+    }
+
+    /// `addr/len` or `addr/mask`, host bits cleared — the `-s`/`-d` save form.
+    pub fn save_form(&self) -> String {
+        let addr = format_addr(self.family, self.addr & self.mask);
+        match self.prefix() {
+            Some(p) => format!("{addr}/{p}"),
+            None => format!("{addr}/{}", format_addr(self.family, self.mask)),
+        }
+    }
+}
+
+pub(crate) fn prefix_mask(family: Family, len: u32) -> u128 {
+    let bits = Net::bits(family);
+    if len == 0 {
+        return 0;
+    }
+    let all: u128 = if bits == 128 {
+        u128::MAX
+    } else {
+        (1u128 << bits) - 1
+    };
+    all & !all.checked_shr(len).unwrap_or(0)
+}
+
+pub(crate) fn format_addr(family: Family, v: u128) -> String {
+    match family {
+        Family::V4 => Ipv4Addr::from(v as u32).to_string(),
+        Family::V6 => Ipv6Addr::from(v).to_string(),
+    }
+}
+
+/// Reads an IPv4 address the way `xtables_numeric_to_ipaddr` does: 1 to 4 dotted decimal
+/// parts filled from the left (`10` → `10.0.0.0`).
+fn parse_v4(s: &str) -> Option<u32> {
+    let parts: Vec<&str> = s.split('.').collect();
+    if parts.is_empty() || parts.len() > 4 {
+        return None;
+    }
+    let mut out = [0u8; 4];
+    for (i, p) in parts.iter().enumerate() {
+        if p.is_empty() || p.len() > 3 || !p.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        out[i] = p.parse::<u16>().ok().filter(|v| *v <= 255)? as u8;
+    }
+    Some(u32::from_be_bytes(out))
+}
+
+/// Reads a plain address (no mask). Host names are `Unknown`: resolving them is I/O.
+pub(crate) fn parse_host(family: Family, s: &str) -> Parsed<u128> {
+    match family {
+        Family::V4 => {
+            if let Some(v) = parse_v4(s) {
+                return Parsed::Ok(v as u128);
+            }
+            if looks_like_name(s) {
+                return Parsed::Unknown(format!("host name {s:?} needs a lookup"));
+            }
+            Parsed::Err(format!("host/network `{s}' not found"))
+        }
+        Family::V6 => {
+            if let Ok(a) = s.parse::<Ipv6Addr>() {
+                let v = u128::from(a);
+                // glibc prints ::a.b.c.d for IPv4-compatible addresses; Rust does not.
+                if v >> 32 == 0 && v > 1 {
+                    return Parsed::Unknown(format!("IPv4-compatible IPv6 address {s:?}"));
+                }
+                return Parsed::Ok(v);
+            }
+            if looks_like_name(s) && !s.contains(':') {
+                return Parsed::Unknown(format!("host name {s:?} needs a lookup"));
+            }
+            Parsed::Err(format!("host/network `{s}' not found"))
+        }
+    }
+}
+
+fn looks_like_name(s: &str) -> bool {
+    !s.is_empty()
+        && s.bytes().any(|b| b.is_ascii_alphabetic())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'.')
+}
+
+/// Reads `addr[/mask]` where the mask is a prefix length or an address-form mask.
+pub(crate) fn parse_net(family: Family, s: &str) -> Parsed<Net> {
+    let (host, mask) = match s.split_once('/') {
+        Some((h, m)) => (h, Some(m)),
+        None => (s, None),
+    };
+    let bits = Net::bits(family);
+    let mask = match mask {
+        None => prefix_mask(family, bits),
+        Some(m) => {
+            if let Some(len) = strtoul0(m, bits as u64) {
+                prefix_mask(family, len as u32)
+            } else {
+                let as_addr = match family {
+                    Family::V4 if m.contains('.') => parse_v4(m)
+                        .filter(|_| m.split('.').count() == 4)
+                        .map(|v| v as u128),
+                    Family::V6 if m.contains(':') => m.parse::<Ipv6Addr>().ok().map(u128::from),
+                    _ => None,
+                };
+                match as_addr {
+                    Some(v) => v,
+                    None => return Parsed::Err(format!("invalid mask `{m}' specified")),
+                }
+            }
+        }
+    };
+    match parse_host(family, host) {
+        Parsed::Ok(addr) => Parsed::Ok(Net { family, addr, mask }),
+        Parsed::Unknown(w) => Parsed::Unknown(w),
+        Parsed::Err(e) => Parsed::Err(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn save(family: Family, s: &str) -> String {
+        match parse_net(family, s) {
+            Parsed::Ok(n) => n.save_form(),
+            Parsed::Unknown(w) => format!("unknown: {w}"),
+            Parsed::Err(e) => format!("error: {e}"),
+        }
+    }
+
+    #[test]
+    fn v4_masks() {
+        assert_eq!(save(Family::V4, "1.2.3.4"), "1.2.3.4/32");
+        assert_eq!(save(Family::V4, "1.2.3.4/24"), "1.2.3.0/24");
+        assert_eq!(save(Family::V4, "1.2.3.4/255.255.0.0"), "1.2.0.0/16");
+        assert_eq!(save(Family::V4, "1.2.3.4/0.0.0.255"), "0.0.0.4/0.0.0.255");
+        assert_eq!(
+            save(Family::V4, "1.2.3.4/255.0.255.0"),
+            "1.0.3.0/255.0.255.0"
+        );
+        assert_eq!(save(Family::V4, "1.2.3.4/0"), "0.0.0.0/0");
+        assert_eq!(
+            save(Family::V4, "1.2.3.4/33"),
+            "error: invalid mask `33' specified"
+        );
+        assert_eq!(
+            save(Family::V4, "1.2.3.4/08"),
+            "error: invalid mask `08' specified"
+        );
+        assert!(save(Family::V4, "1.2.3.256").starts_with("error"));
+        assert!(save(Family::V4, "localhost").starts_with("unknown"));
+    }
+
+    #[test]
+    fn v6_masks() {
+        assert_eq!(save(Family::V6, "2001:db8::1/64"), "2001:db8::/64");
+        assert_eq!(save(Family::V6, "2001:DB8:0:0::1/48"), "2001:db8::/48");
+        assert_eq!(save(Family::V6, "2001:db8::/ffff:ffff::"), "2001:db8::/32");
+        assert_eq!(save(Family::V6, "2001:db8::1/ffff::ff"), "2001::1/ffff::ff");
+        assert_eq!(save(Family::V6, "::ffff:1.2.3.4"), "::ffff:1.2.3.4/128");
+        assert_eq!(save(Family::V6, "::1"), "::1/128");
+    }
+}

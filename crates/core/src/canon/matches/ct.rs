@@ -1,0 +1,206 @@
+//! state, conntrack and helper.
+
+use super::{done, unknown, Def, Res};
+use crate::canon::addr::{format_addr, parse_net, Parsed};
+use crate::canon::num::decimal;
+use crate::canon::opts::{opt, Args::*, Opts, Out};
+use crate::canon::{proto, Ctx};
+use crate::rule::save_string;
+
+/// States in the order iptables-save lists them.
+const STATES: [&str; 7] = [
+    "INVALID",
+    "NEW",
+    "RELATED",
+    "ESTABLISHED",
+    "UNTRACKED",
+    "SNAT",
+    "DNAT",
+];
+
+/// A comma list of names from `order` (any case), printed in `order`'s order without repeats.
+fn name_set(
+    o: &Opts,
+    opt: &str,
+    s: &str,
+    order: &[&str],
+    what: &str,
+) -> Result<Result<String, String>, crate::canon::CanonError> {
+    let mut bits = vec![false; order.len()];
+    for word in s.split(',') {
+        match order.iter().position(|n| n.eq_ignore_ascii_case(word)) {
+            Some(i) => bits[i] = true,
+            None if !word.is_empty()
+                && order.iter().any(|n| {
+                    n.len() > word.len() && n[..word.len()].eq_ignore_ascii_case(word)
+                }) =>
+            {
+                return Ok(Err(format!("abbreviated {what} {word:?}")));
+            }
+            None => return Err(o.err(opt, format!("Bad {what} \"{word}\""))),
+        }
+    }
+    let names: Vec<&str> = order
+        .iter()
+        .zip(&bits)
+        .filter(|(_, b)| **b)
+        .map(|(n, _)| *n)
+        .collect();
+    Ok(Ok(names.join(",")))
+}
+
+pub(crate) const STATE: Def = Def {
+    opts: &[opt(&["state"], One, true)],
+    unmodelled: &[],
+    norm: state,
+};
+
+fn state(_ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
+    let Some(g) = o.take("state") else {
+        return Err(o.err("state", "option \"--state\" must be specified"));
+    };
+    match name_set(o, "state", g.arg(), &STATES[..5], "state")? {
+        Ok(s) => out.one("state", g.inverted, s),
+        Err(w) => return unknown(w),
+    }
+    done()
+}
+
+pub(crate) const CONNTRACK: Def = Def {
+    opts: &[
+        opt(&["ctstate"], One, true),
+        opt(&["ctproto"], One, true),
+        opt(&["ctorigsrc"], One, true),
+        opt(&["ctorigdst"], One, true),
+        opt(&["ctreplsrc"], One, true),
+        opt(&["ctrepldst"], One, true),
+        opt(&["ctorigsrcport"], One, true),
+        opt(&["ctorigdstport"], One, true),
+        opt(&["ctreplsrcport"], One, true),
+        opt(&["ctrepldstport"], One, true),
+        opt(&["ctstatus"], One, true),
+        opt(&["ctexpire"], One, true),
+        opt(&["ctdir"], One, false),
+    ],
+    unmodelled: &[],
+    norm: conntrack,
+};
+
+const STATUS: [&str; 4] = ["EXPECTED", "SEEN_REPLY", "ASSURED", "CONFIRMED"];
+
+/// `a` or `a:b` of decimal numbers up to `max` (`a:a` prints `a`).
+fn num_range(s: &str, max: u64) -> Option<String> {
+    let (a, b) = match s.split_once(':') {
+        Some((a, b)) => (decimal(a, max)?, decimal(b, max)?),
+        None => {
+            let a = decimal(s, max)?;
+            (a, a)
+        }
+    };
+    (a <= b).then(|| {
+        if a == b {
+            a.to_string()
+        } else {
+            format!("{a}:{b}")
+        }
+    })
+}
+
+fn conntrack(ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
+    if o.is_empty() {
+        return unknown("no options");
+    }
+    if let Some(g) = o.take("ctstate") {
+        match name_set(o, "ctstate", g.arg(), &STATES, "ctstate")? {
+            Ok(s) => out.one("ctstate", g.inverted, s),
+            Err(w) => return unknown(w),
+        }
+    }
+    if let Some(g) = o.take("ctproto") {
+        let n = proto::parse(g.arg()).map_err(|e| o.err("ctproto", e))?;
+        if n == 0 {
+            return unknown("ctproto 0");
+        }
+        out.one("ctproto", g.inverted, n.to_string());
+    }
+    for name in ["ctorigsrc", "ctorigdst", "ctreplsrc", "ctrepldst"] {
+        let Some(g) = o.take(name) else { continue };
+        let net = match parse_net(ctx.family, g.arg()) {
+            Parsed::Ok(n) => n,
+            Parsed::Unknown(w) => return unknown(w),
+            Parsed::Err(e) => return Err(o.err(name, e)),
+        };
+        // Printed as given (host bits kept); a full mask prints no suffix.
+        let text = match net.prefix() {
+            Some(p)
+                if p == if ctx.family == crate::Family::V4 {
+                    32
+                } else {
+                    128
+                } =>
+            {
+                format_addr(ctx.family, net.addr)
+            }
+            Some(p) if net.addr & !net.mask == 0 => {
+                format!("{}/{p}", format_addr(ctx.family, net.addr))
+            }
+            _ => return unknown(format!("--{name} with host bits or an odd mask")),
+        };
+        out.one(name, g.inverted, text);
+    }
+    for name in [
+        "ctorigsrcport",
+        "ctorigdstport",
+        "ctreplsrcport",
+        "ctrepldstport",
+    ] {
+        let Some(g) = o.take(name) else { continue };
+        match num_range(g.arg(), 65535) {
+            Some(t) => out.one(name, g.inverted, t),
+            None => return unknown(format!("--{name} {:?}", g.arg())),
+        }
+    }
+    if let Some(g) = o.take("ctstatus") {
+        match name_set(o, "ctstatus", g.arg(), &STATUS, "ctstatus")? {
+            Ok(s) => out.one("ctstatus", g.inverted, s),
+            Err(w) => return unknown(w),
+        }
+    }
+    if let Some(g) = o.take("ctexpire") {
+        match num_range(g.arg(), u32::MAX as u64) {
+            Some(t) => out.one("ctexpire", g.inverted, t),
+            None => return unknown(format!("--ctexpire {:?}", g.arg())),
+        }
+    }
+    if let Some(g) = o.take("ctdir") {
+        let d = g.arg();
+        if d != "ORIGINAL" && d != "REPLY" {
+            if ["ORIGINAL", "REPLY"]
+                .iter()
+                .any(|n| n.eq_ignore_ascii_case(d))
+            {
+                return unknown("ctdir in lower case");
+            }
+            return Err(o.err("ctdir", format!("Bad ctdir \"{d}\"")));
+        }
+        out.one("ctdir", false, d);
+    }
+    done()
+}
+
+pub(crate) const HELPER: Def = Def {
+    opts: &[opt(&["helper"], One, true)],
+    unmodelled: &[],
+    norm: helper,
+};
+
+fn helper(_ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
+    let Some(g) = o.take("helper") else {
+        return unknown("no --helper");
+    };
+    if g.arg().len() > 29 {
+        return unknown("long helper name");
+    }
+    out.one("helper", g.inverted, save_string(g.arg()));
+    done()
+}

@@ -1,0 +1,43 @@
+//! Number parsing as libxtables does it (`strtoul` with base 0: `0x` hex, leading `0` octal).
+
+/// Parses an unsigned number the way `xtables_strtoui(s, NULL, …, 0, max)` accepts it:
+/// the whole string, base 0, at most `max`.
+pub(crate) fn strtoul0(s: &str, max: u64) -> Option<u64> {
+    let (digits, radix) = if let Some(h) = s.strip_prefix("0x").or_else(|| s.strip_prefix("0X")) {
+        (h, 16)
+    } else if s.len() > 1 && s.starts_with('0') {
+        (&s[1..], 8)
+    } else {
+        (s, 10)
+    };
+    if digits.is_empty() || !digits.chars().all(|c| c.is_digit(radix)) {
+        return None;
+    }
+    u64::from_str_radix(digits, radix)
+        .ok()
+        .filter(|v| *v <= max)
+}
+
+/// Decimal digits only (what `atoi`/`strtoul(…, 10)` callers accept without surprises).
+pub(crate) fn decimal(s: &str, max: u64) -> Option<u64> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse::<u64>().ok().filter(|v| *v <= max)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_zero() {
+        assert_eq!(strtoul0("0x50", 65535), Some(80));
+        assert_eq!(strtoul0("010", 65535), Some(8));
+        assert_eq!(strtoul0("08", 65535), None);
+        assert_eq!(strtoul0("0", 65535), Some(0));
+        assert_eq!(strtoul0("65536", 65535), None);
+        assert_eq!(strtoul0("", 65535), None);
+        assert_eq!(strtoul0("-1", 65535), None);
+    }
+}

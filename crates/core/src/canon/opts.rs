@@ -1,0 +1,154 @@
+//! Reading the options of one extension: aliases, argument counts, `!`, duplicates — and the
+//! builder for the options in the order iptables-save prints them.
+
+use super::{CanonError, Ext};
+use crate::rule::{unquote, OptionArg};
+
+/// How many words an option takes.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Args {
+    Zero,
+    One,
+    Two,
+}
+
+/// An option an extension accepts. `names[0]` is the name iptables-save prints.
+pub(crate) struct Opt {
+    pub names: &'static [&'static str],
+    pub args: Args,
+    pub invert: bool,
+}
+
+pub(crate) const fn opt(names: &'static [&'static str], args: Args, invert: bool) -> Opt {
+    Opt {
+        names,
+        args,
+        invert,
+    }
+}
+
+/// One option as given, with its canonical name and unquoted words.
+#[derive(Debug, Clone)]
+pub(crate) struct Given {
+    pub name: &'static str,
+    pub inverted: bool,
+    pub args: Vec<String>,
+}
+
+impl Given {
+    pub fn arg(&self) -> &str {
+        self.args.first().map(String::as_str).unwrap_or("")
+    }
+}
+
+/// What the user gave, checked against the extension's option table.
+pub(crate) struct Opts {
+    pub ext: Ext,
+    given: Vec<Given>,
+}
+
+/// The reason an option list cannot be judged here (an abbreviated option name).
+pub(crate) enum CollectError {
+    Refused(CanonError),
+    Unknown(String),
+}
+
+impl Opts {
+    pub fn collect(ext: Ext, input: &[OptionArg], table: &[Opt]) -> Result<Opts, CollectError> {
+        let mut given: Vec<Given> = Vec::with_capacity(input.len());
+        for o in input {
+            let Some(def) = table.iter().find(|d| d.names.contains(&o.name.as_str())) else {
+                // getopt accepts unique abbreviations across every loaded extension: not ours to judge.
+                if table
+                    .iter()
+                    .any(|d| d.names.iter().any(|n| n.starts_with(o.name.as_str())))
+                {
+                    return Err(CollectError::Unknown(format!(
+                        "abbreviated option --{}",
+                        o.name
+                    )));
+                }
+                return Err(CollectError::Refused(
+                    ext.error(None, format!("unknown option \"--{}\"", o.name)),
+                ));
+            };
+            let name = def.names[0];
+            if o.inverted && !def.invert {
+                return Err(CollectError::Refused(ext.error(
+                    Some(name),
+                    format!("option \"--{name}\" cannot be inverted."),
+                )));
+            }
+            let n = o.args.len();
+            let count_ok = match def.args {
+                Args::Zero => n == 0,
+                Args::One => n == 1,
+                Args::Two => n == 2,
+            };
+            if !count_ok {
+                // iptables treats a stray word as the start of the next option / a bad argument.
+                let msg = if n == 0 {
+                    format!("option \"--{name}\" requires an argument")
+                } else {
+                    format!(
+                        "option \"--{name}\": unexpected argument {:?}",
+                        o.args.last().unwrap()
+                    )
+                };
+                return Err(CollectError::Refused(ext.error(Some(name), msg)));
+            }
+            if given.iter().any(|g| g.name == name) {
+                return Err(CollectError::Refused(ext.error(
+                    Some(name),
+                    format!("option \"--{name}\" can only be used once."),
+                )));
+            }
+            given.push(Given {
+                name,
+                inverted: o.inverted,
+                args: o.args.iter().map(|a| unquote(a)).collect(),
+            });
+        }
+        Ok(Opts { ext, given })
+    }
+
+    /// Removes and returns an option if given.
+    pub fn take(&mut self, name: &str) -> Option<Given> {
+        let i = self.given.iter().position(|g| g.name == name)?;
+        Some(self.given.remove(i))
+    }
+
+    pub fn has(&self, name: &str) -> bool {
+        self.given.iter().any(|g| g.name == name)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.given.is_empty()
+    }
+
+    pub fn err(&self, option: &str, message: impl Into<String>) -> CanonError {
+        self.ext.error(Some(option), message.into())
+    }
+}
+
+/// Options in save order.
+#[derive(Default)]
+pub(crate) struct Out(pub Vec<OptionArg>);
+
+impl Out {
+    pub fn push(&mut self, name: &str, inverted: bool, args: &[&str]) {
+        self.0.push(OptionArg {
+            name: name.to_string(),
+            inverted,
+            args: args.iter().map(|a| a.to_string()).collect(),
+        });
+    }
+
+    pub fn flag(&mut self, name: &str) {
+        self.push(name, false, &[]);
+    }
+
+    pub fn one(&mut self, name: &str, inverted: bool, arg: impl AsRef<str>) {
+        self.push(name, inverted, &[arg.as_ref()]);
+    }
+}

@@ -1,0 +1,796 @@
+//! Targets (`-j NAME …`): standard verdicts, user chains and the common extensions.
+
+use super::matches::marks::{dscp_value, tos_value};
+use super::matches::{done, unknown, Res};
+use super::num::decimal;
+use super::opts::{opt, Args::*, CollectError, Opt, Opts, Out};
+use super::ports::{parse_port, Port};
+use super::values::value_mask;
+use super::{proto, Canon, CanonError, Ctx, Ext};
+use crate::rule::{save_string, RuleSpec, TargetSpec};
+use crate::Family;
+
+/// Target extensions shipped with iptables 1.8.9: a name here that we don't model is
+/// `Unknown`; any other name is a jump to a user chain.
+const EXTENSIONS: &[&str] = &[
+    "AUDIT",
+    "CHECKSUM",
+    "CLASSIFY",
+    "CLUSTERIP",
+    "CONNMARK",
+    "CONNSECMARK",
+    "CT",
+    "DNAT",
+    "DNPT",
+    "DSCP",
+    "ECN",
+    "HL",
+    "HMARK",
+    "IDLETIMER",
+    "LED",
+    "LOG",
+    "MARK",
+    "MASQUERADE",
+    "NETMAP",
+    "NFLOG",
+    "NFQUEUE",
+    "NOTRACK",
+    "RATEEST",
+    "REDIRECT",
+    "REJECT",
+    "SECMARK",
+    "SET",
+    "SNAT",
+    "SNPT",
+    "SYNPROXY",
+    "TCPMSS",
+    "TCPOPTSTRIP",
+    "TEE",
+    "TOS",
+    "TPROXY",
+    "TRACE",
+    "TTL",
+    "ULOG",
+    "QUEUE",
+];
+
+const NO_OPTS: &[Opt] = &[];
+const REJECT_OPTS: &[Opt] = &[opt(&["reject-with"], One, false)];
+const CT_OPTS: &[Opt] = &[opt(&["notrack"], Zero, false), opt(&["zone"], One, false)];
+const DSCP_OPTS: &[Opt] = &[
+    opt(&["set-dscp"], One, false),
+    opt(&["set-dscp-class"], One, false),
+];
+const TTL_OPTS: &[Opt] = &[
+    opt(&["ttl-set"], One, false),
+    opt(&["ttl-dec"], One, false),
+    opt(&["ttl-inc"], One, false),
+];
+const HL_OPTS: &[Opt] = &[
+    opt(&["hl-set"], One, false),
+    opt(&["hl-dec"], One, false),
+    opt(&["hl-inc"], One, false),
+];
+const CLASSIFY_OPTS: &[Opt] = &[opt(&["set-class"], One, false)];
+const SET_OPTS: &[Opt] = &[opt(&["add-set"], Two, false), opt(&["del-set"], Two, false)];
+
+struct Def {
+    opts: &'static [Opt],
+    /// The only table the target is valid in.
+    table: Option<&'static str>,
+    norm: fn(&Ctx, &mut Opts, &mut Out) -> Res,
+}
+
+fn lookup(name: &str) -> Option<Def> {
+    let d = |opts: &'static [Opt], table, norm| Def { opts, table, norm };
+    Some(match name {
+        "ACCEPT" | "DROP" | "RETURN" => d(NO_OPTS, None, nothing),
+        "LOG" => d(LOG_OPTS, None, log),
+        "NFLOG" => d(NFLOG_OPTS, None, nflog),
+        "REJECT" => d(REJECT_OPTS, None, reject),
+        "MARK" => d(MARK_OPTS, None, mark),
+        "CONNMARK" => d(CONNMARK_OPTS, None, connmark),
+        "DNAT" => d(DNAT_OPTS, Some("nat"), nat),
+        "SNAT" => d(SNAT_OPTS, Some("nat"), nat),
+        "MASQUERADE" => d(PORTS_OPTS, Some("nat"), to_ports),
+        "REDIRECT" => d(PORTS_OPTS, Some("nat"), to_ports),
+        "TCPMSS" => d(TCPMSS_OPTS, None, tcpmss),
+        "NFQUEUE" => d(NFQUEUE_OPTS, None, nfqueue),
+        "CT" => d(CT_OPTS, Some("raw"), ct),
+        "NOTRACK" => d(NO_OPTS, Some("raw"), nothing),
+        "TOS" => d(TOS_OPTS, Some("mangle"), tos),
+        "DSCP" => d(DSCP_OPTS, Some("mangle"), dscp),
+        "TTL" => d(TTL_OPTS, Some("mangle"), ttl),
+        "HL" => d(HL_OPTS, Some("mangle"), hl),
+        "CLASSIFY" => d(CLASSIFY_OPTS, None, classify),
+        "SET" => d(SET_OPTS, None, set),
+        _ => return None,
+    })
+}
+
+pub(crate) fn canonical(ctx: &Ctx, t: &TargetSpec) -> Result<Canon<TargetSpec>, CanonError> {
+    let ext = Ext {
+        target: true,
+        name: t.name.clone(),
+    };
+    let Some(def) = lookup(&t.name) else {
+        if EXTENSIONS.contains(&t.name.as_str()) {
+            return Ok(Canon::Unknown(format!("target {} is not modelled", t.name)));
+        }
+        return chain_jump(ext, t);
+    };
+    if let (Some(want), Some(table)) = (def.table, ctx.table) {
+        if want != table {
+            return Err(ext.error(None, format!("only valid in the {want} table, not {table}")));
+        }
+    }
+    if t.goto {
+        return Ok(Canon::Unknown(format!("-g to target {}", t.name)));
+    }
+    let mut opts = match Opts::collect(ext, &t.options, def.opts) {
+        Ok(o) => o,
+        Err(CollectError::Unknown(w)) => {
+            return Ok(Canon::Unknown(format!("target {}: {w}", t.name)))
+        }
+        Err(CollectError::Refused(e)) => return Err(e),
+    };
+    let mut out = Out::default();
+    if let Canon::Unknown(w) = (def.norm)(ctx, &mut opts, &mut out)? {
+        return Ok(Canon::Unknown(format!("target {}: {w}", t.name)));
+    }
+    if !opts.is_empty() {
+        return Ok(Canon::Unknown(format!(
+            "target {}: option combination not modelled",
+            t.name
+        )));
+    }
+    Ok(Canon::Known(TargetSpec {
+        name: t.name.clone(),
+        goto: false,
+        options: out.0,
+    }))
+}
+
+/// A user chain: no options; the name as written (chain names are case-sensitive).
+fn chain_jump(ext: Ext, t: &TargetSpec) -> Result<Canon<TargetSpec>, CanonError> {
+    if let Some(o) = t.options.first() {
+        return Err(ext.error(None, format!("unknown option \"--{}\"", o.name)));
+    }
+    let plain = !t.name.is_empty()
+        && t.name.len() <= 28
+        && !t.name.starts_with('-')
+        && t.name
+            .bytes()
+            .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\'');
+    if !plain {
+        return Ok(Canon::Unknown(format!("unusual chain name {:?}", t.name)));
+    }
+    Ok(Canon::Known(t.clone()))
+}
+
+/// Checks that need the whole rule.
+pub(crate) fn rule_check(_ctx: &Ctx, rule: &RuleSpec) -> Option<String> {
+    let t = rule.target.as_ref()?;
+    if t.name == "TCPMSS" {
+        // Legacy's kernel wants a SYN flag match; nft does not check. Let iptables decide.
+        return Some("TCPMSS needs a backend-specific check".into());
+    }
+    None
+}
+
+fn nothing(_ctx: &Ctx, _o: &mut Opts, _out: &mut Out) -> Res {
+    done()
+}
+
+const LOG_OPTS: &[Opt] = &[
+    opt(&["log-prefix"], One, false),
+    opt(&["log-level"], One, false),
+    opt(&["log-tcp-sequence"], Zero, false),
+    opt(&["log-tcp-options"], Zero, false),
+    opt(&["log-ip-options"], Zero, false),
+    opt(&["log-uid"], Zero, false),
+    opt(&["log-macdecode"], Zero, false),
+];
+
+const LEVELS: [(&str, u8); 9] = [
+    ("emerg", 0),
+    ("panic", 0),
+    ("alert", 1),
+    ("crit", 2),
+    ("error", 3),
+    ("warning", 4),
+    ("notice", 5),
+    ("info", 6),
+    ("debug", 7),
+];
+
+/// A free-text prefix: iptables refuses empty ones and those over `max` characters.
+fn prefix(o: &Opts, name: &str, s: &str, max: usize) -> Result<Result<String, String>, CanonError> {
+    if s.is_empty() {
+        return Err(o.err(name, "Argument must have a minimum length of 1 characters"));
+    }
+    if s.len() > max {
+        return Err(o.err(name, format!("Maximum prefix length {max} for --{name}")));
+    }
+    if s.chars().any(|c| c.is_control()) {
+        return Ok(Err("control characters in a prefix".into()));
+    }
+    Ok(Ok(save_string(s)))
+}
+
+fn log(_ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
+    if let Some(g) = o.take("log-prefix") {
+        match prefix(o, "log-prefix", g.arg(), 29)? {
+            Ok(p) => out.one("log-prefix", false, p),
+            Err(w) => return unknown(w),
+        }
+    }
+    if let Some(g) = o.take("log-level") {
+        let lvl = match decimal(g.arg(), 7) {
+            Some(n) => n as u8,
+            None => match LEVELS.iter().find(|(n, _)| *n == g.arg()) {
+                Some(&(_, v)) => v,
+                None if g.arg().starts_with('0') && g.arg().len() > 1 => {
+                    return unknown("log level with leading zero")
+                }
+                None => {
+                    return Err(o.err("log-level", format!("log level \"{}\" unknown", g.arg())))
+                }
+            },
+        };
+        if lvl != 4 {
+            out.one("log-level", false, lvl.to_string());
+        }
+    }
+    for f in [
+        "log-tcp-sequence",
+        "log-tcp-options",
+        "log-ip-options",
+        "log-uid",
+        "log-macdecode",
+    ] {
+        if o.take(f).is_some() {
+            out.flag(f);
+        }
+    }
+    done()
+}
+
+const NFLOG_OPTS: &[Opt] = &[
+    opt(&["nflog-prefix"], One, false),
+    opt(&["nflog-group"], One, false),
+    opt(&["nflog-size"], One, false),
+    opt(&["nflog-threshold"], One, false),
+];
+
+fn nflog(_ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
+    // --nflog-range is printed by legacy and dropped by nft: not one canonical form.
+    if let Some(g) = o.take("nflog-prefix") {
+        match prefix(o, "nflog-prefix", g.arg(), 63)? {
+            Ok(p) => out.one("nflog-prefix", false, p),
+            Err(w) => return unknown(w),
+        }
+    }
+    for (name, default, max) in [
+        ("nflog-group", 0, 65535),
+        ("nflog-size", u64::MAX, u32::MAX as u64),
+        ("nflog-threshold", 1, 65535),
+    ] {
+        let Some(g) = o.take(name) else { continue };
+        let Some(v) = decimal(g.arg(), max) else {
+            return unknown(format!("--{name} {:?}", g.arg()));
+        };
+        if v != default {
+            out.one(name, false, v.to_string());
+        }
+    }
+    done()
+}
+
+/// (save name, alias) per family.
+const REJECT_V4: [(&str, &str); 8] = [
+    ("icmp-net-unreachable", "net-unreach"),
+    ("icmp-host-unreachable", "host-unreach"),
+    ("icmp-proto-unreachable", "proto-unreach"),
+    ("icmp-port-unreachable", "port-unreach"),
+    ("icmp-net-prohibited", "net-prohib"),
+    ("icmp-host-prohibited", "host-prohib"),
+    ("tcp-reset", "tcp-rst"),
+    ("icmp-admin-prohibited", "admin-prohib"),
+];
+
+const REJECT_V6: [(&str, &str); 7] = [
+    ("icmp6-no-route", "no-route"),
+    ("icmp6-adm-prohibited", "adm-prohibited"),
+    ("icmp6-addr-unreachable", "addr-unreach"),
+    ("icmp6-port-unreachable", "port-unreach"),
+    ("icmp6-policy-fail", "policy-fail"),
+    ("icmp6-reject-route", "reject-route"),
+    ("tcp-reset", "tcp-rst"),
+];
+
+fn reject(ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
+    let table: &[(&str, &str)] = match ctx.family {
+        Family::V4 => &REJECT_V4,
+        Family::V6 => &REJECT_V6,
+    };
+    let with = match o.take("reject-with") {
+        // Index 3 is the port-unreachable default in both tables.
+        None => table[3].0,
+        Some(g) => match table.iter().find(|(n, a)| *n == g.arg() || *a == g.arg()) {
+            Some((n, _)) => n,
+            None if table
+                .iter()
+                .any(|(n, a)| n.starts_with(g.arg()) || a.starts_with(g.arg())) =>
+            {
+                return unknown(format!("abbreviated reject type {:?}", g.arg()))
+            }
+            None => {
+                return Err(o.err(
+                    "reject-with",
+                    format!("unknown reject type \"{}\"", g.arg()),
+                ))
+            }
+        },
+    };
+    if with == "tcp-reset" && ctx.plain_protocol() != Some(proto::TCP) {
+        return unknown("tcp-reset without -p tcp (the kernel decides)");
+    }
+    out.one("reject-with", false, with);
+    done()
+}
+
+const MARK_OPTS: &[Opt] = &[
+    opt(&["set-xmark"], One, false),
+    opt(&["set-mark"], One, false),
+    opt(&["and-mark"], One, false),
+    opt(&["or-mark"], One, false),
+    opt(&["xor-mark"], One, false),
+];
+
+/// The five ways to write a mark change, as (value, mask) of `--set-xmark`.
+fn xmark(o: &mut Opts) -> Result<Option<(u32, u32)>, CanonError> {
+    let given: Vec<_> = ["set-xmark", "set-mark", "and-mark", "or-mark", "xor-mark"]
+        .iter()
+        .filter_map(|n| o.take(n))
+        .collect();
+    let g = match given.as_slice() {
+        [] => return Ok(None),
+        [g] => g,
+        _ => {
+            return Err(o.err(
+                given[1].name,
+                format!("option \"--{}\" can only be used once.", given[1].name),
+            ))
+        }
+    };
+    let (v, m) = value_mask(g.arg(), &format!("--{}", g.name)).map_err(|e| o.err(g.name, e))?;
+    let plain = |o: &Opts| -> Result<u32, CanonError> {
+        if m.is_some() {
+            return Err(o.err(
+                g.name,
+                format!("Bad value for \"--{}\" option: \"{}\"", g.name, g.arg()),
+            ));
+        }
+        Ok(v)
+    };
+    Ok(Some(match g.name {
+        "set-xmark" => (v, m.unwrap_or(u32::MAX)),
+        "set-mark" => (v, v | m.unwrap_or(u32::MAX)),
+        "and-mark" => (0, !plain(o)?),
+        "or-mark" => (plain(o)?, v),
+        _ => (plain(o)?, 0),
+    }))
+}
+
+fn mark(_ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
+    match xmark(o)? {
+        Some((v, m)) => out.one("set-xmark", false, format!("{v:#x}/{m:#x}")),
+        None => {
+            return Err(o.err(
+                "set-xmark",
+                "MARK: One of the --set-xmark, --{and,or,xor,set}-mark options is required",
+            ))
+        }
+    }
+    done()
+}
+
+const CONNMARK_OPTS: &[Opt] = &[
+    opt(&["set-xmark"], One, false),
+    opt(&["set-mark"], One, false),
+    opt(&["and-mark"], One, false),
+    opt(&["or-mark"], One, false),
+    opt(&["xor-mark"], One, false),
+    opt(&["save-mark"], Zero, false),
+    opt(&["restore-mark"], Zero, false),
+    opt(&["nfmask"], One, false),
+    opt(&["ctmask"], One, false),
+    opt(&["mask"], One, false),
+];
+
+fn connmark(_ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
+    let save = o.take("save-mark");
+    let restore = o.take("restore-mark");
+    let is_restore = restore.is_some();
+    let set = xmark(o)?;
+    match (set, save, restore) {
+        (Some((v, m)), None, None) => {
+            if o.has("nfmask") || o.has("ctmask") || o.has("mask") {
+                return unknown("masks with a set operation");
+            }
+            out.one("set-xmark", false, format!("{v:#x}/{m:#x}"));
+        }
+        (None, Some(_), None) | (None, None, Some(_)) => {
+            let word = |o: &mut Opts, n: &str| -> Result<Option<u32>, CanonError> {
+                o.take(n)
+                    .map(|g| {
+                        value_mask(g.arg(), n)
+                            .map_err(|e| o.err(n, e))
+                            .map(|(v, m)| (v, m, g))
+                    })
+                    .transpose()?
+                    .map(|(v, m, g)| {
+                        if m.is_some() {
+                            Err(o.err(g.name, "mask takes no /"))
+                        } else {
+                            Ok(v)
+                        }
+                    })
+                    .transpose()
+            };
+            let mask = word(o, "mask")?;
+            let nf = word(o, "nfmask")?.or(mask).unwrap_or(u32::MAX);
+            let ct = word(o, "ctmask")?.or(mask).unwrap_or(u32::MAX);
+            out.flag(if is_restore {
+                "restore-mark"
+            } else {
+                "save-mark"
+            });
+            out.one("nfmask", false, format!("{nf:#x}"));
+            out.one("ctmask", false, format!("{ct:#x}"));
+        }
+        (None, None, None) => return unknown("no operation"),
+        _ => return unknown("several operations"),
+    }
+    done()
+}
+
+const DNAT_OPTS: &[Opt] = &[
+    opt(&["to-destination", "to"], One, false),
+    opt(&["random"], Zero, false),
+    opt(&["random-fully"], Zero, false),
+    opt(&["persistent"], Zero, false),
+];
+
+const SNAT_OPTS: &[Opt] = &[
+    opt(&["to-source", "to"], One, false),
+    opt(&["random"], Zero, false),
+    opt(&["random-fully"], Zero, false),
+    opt(&["persistent"], Zero, false),
+];
+
+fn port_protocol(ctx: &Ctx) -> Option<u8> {
+    ctx.plain_protocol()
+        .filter(|p| [proto::TCP, proto::UDP, proto::SCTP, proto::DCCP].contains(p))
+}
+
+const NEED_PORT_PROTO: &str = "Need TCP, UDP, SCTP or DCCP with port specification";
+
+/// `p` or `p-q` for NAT port ranges; `Err(Ok)` = unknown, `Err(Err)` = refused.
+fn nat_ports(s: &str, protocol: u8) -> Result<String, Result<String, String>> {
+    let one = |p: &str| match parse_port(p, protocol) {
+        Port::Ok(n) => Ok(n),
+        Port::Unknown(w) => Err(Ok(w)),
+        Port::Err(e) => Err(Err(e)),
+    };
+    match s.split_once('-') {
+        None => Ok(one(s)?.to_string()),
+        Some((a, b)) => {
+            let (a, b) = (one(a)?, one(b)?);
+            if a > b {
+                return Err(Err(format!("Port range `{s}' invalid")));
+            }
+            Ok(if a == b {
+                a.to_string()
+            } else {
+                format!("{a}-{b}")
+            })
+        }
+    }
+}
+
+fn nat(ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
+    let opt_name = if o.ext_name() == "DNAT" {
+        "to-destination"
+    } else {
+        "to-source"
+    };
+    let Some(g) = o.take(opt_name) else {
+        return Err(o.err(
+            opt_name,
+            format!(
+                "{}: option \"--{opt_name}\" must be specified",
+                o.ext_name()
+            ),
+        ));
+    };
+    if ctx.family == Family::V6 {
+        return unknown("IPv6 NAT ranges");
+    }
+    let (addrs, ports) = match g.arg().split_once(':') {
+        Some((a, p)) => (a, Some(p)),
+        None => (g.arg(), None),
+    };
+    if addrs.is_empty() || addrs.contains('/') && !addrs.contains('-') {
+        if addrs.contains('/') {
+            return Err(o.err(opt_name, format!("Bad IP address \"{addrs}\"")));
+        }
+        return unknown("NAT without an address");
+    }
+    let mut ends = Vec::new();
+    for a in addrs.splitn(2, '-') {
+        match super::addr::parse_host(Family::V4, a) {
+            super::addr::Parsed::Ok(v) if a.split('.').count() == 4 => {
+                ends.push(super::addr::format_addr(Family::V4, v))
+            }
+            super::addr::Parsed::Err(_) => {
+                return Err(o.err(opt_name, format!("Bad IP address \"{a}\"")))
+            }
+            _ => return unknown(format!("address {a:?}")),
+        }
+    }
+    let mut text = if ends.len() == 2 && ends[0] != ends[1] {
+        format!("{}-{}", ends[0], ends[1])
+    } else {
+        ends[0].clone()
+    };
+    if let Some(p) = ports {
+        let Some(protocol) = port_protocol(ctx) else {
+            return Err(o.err(opt_name, NEED_PORT_PROTO));
+        };
+        if p.contains('/') {
+            return unknown("shifted port range");
+        }
+        match nat_ports(p, protocol) {
+            Ok(t) => text = format!("{text}:{t}"),
+            Err(Ok(w)) => return unknown(w),
+            Err(Err(e)) => return Err(o.err(opt_name, e)),
+        }
+    }
+    out.one(opt_name, false, text);
+    for f in ["random", "random-fully", "persistent"] {
+        if o.take(f).is_some() {
+            out.flag(f);
+        }
+    }
+    done()
+}
+
+const PORTS_OPTS: &[Opt] = &[
+    opt(&["to-ports"], One, false),
+    opt(&["random"], Zero, false),
+    opt(&["random-fully"], Zero, false),
+];
+
+fn to_ports(ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
+    if let Some(g) = o.take("to-ports") {
+        let Some(protocol) = port_protocol(ctx) else {
+            return Err(o.err("to-ports", NEED_PORT_PROTO));
+        };
+        match nat_ports(g.arg(), protocol) {
+            Ok(t) => out.one("to-ports", false, t),
+            Err(Ok(w)) => return unknown(w),
+            Err(Err(e)) => return Err(o.err("to-ports", e)),
+        }
+    }
+    for f in ["random", "random-fully"] {
+        if o.take(f).is_some() {
+            out.flag(f);
+        }
+    }
+    done()
+}
+
+const TCPMSS_OPTS: &[Opt] = &[
+    opt(&["set-mss"], One, false),
+    opt(&["clamp-mss-to-pmtu"], Zero, false),
+];
+
+fn tcpmss(_ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
+    match (o.take("set-mss"), o.take("clamp-mss-to-pmtu")) {
+        (Some(g), None) => match decimal(g.arg(), 65535) {
+            Some(v) => out.one("set-mss", false, v.to_string()),
+            None => return unknown(format!("mss {:?}", g.arg())),
+        },
+        (None, Some(_)) => out.flag("clamp-mss-to-pmtu"),
+        (None, None) => {
+            return Err(o.err(
+                "set-mss",
+                "TCPMSS target: At least one parameter is required",
+            ))
+        }
+        (Some(_), Some(_)) => {
+            return Err(o.err(
+                "clamp-mss-to-pmtu",
+                "TCPMSS target: Only one option may be specified",
+            ))
+        }
+    }
+    done()
+}
+
+const NFQUEUE_OPTS: &[Opt] = &[
+    opt(&["queue-num"], One, false),
+    opt(&["queue-balance"], One, false),
+    opt(&["queue-bypass"], Zero, false),
+    opt(&["queue-cpu-fanout"], Zero, false),
+    opt(&["fail-open"], Zero, false),
+];
+
+fn nfqueue(_ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
+    match (o.take("queue-num"), o.take("queue-balance")) {
+        (Some(_), Some(_)) => return unknown("--queue-num with --queue-balance"),
+        (Some(g), None) => match decimal(g.arg(), 65535) {
+            Some(v) => out.one("queue-num", false, v.to_string()),
+            None => return unknown(format!("queue {:?}", g.arg())),
+        },
+        (None, Some(g)) => {
+            let r = g
+                .arg()
+                .split_once(':')
+                .and_then(|(a, b)| Some((decimal(a, 65535)?, decimal(b, 65535)?)));
+            match r {
+                Some((a, b)) if a < b => out.one("queue-balance", false, format!("{a}:{b}")),
+                _ => return unknown(format!("balance {:?}", g.arg())),
+            }
+        }
+        (None, None) => out.one("queue-num", false, "0"),
+    }
+    for f in ["queue-bypass", "queue-cpu-fanout", "fail-open"] {
+        if o.take(f).is_some() {
+            out.flag(f);
+        }
+    }
+    done()
+}
+
+fn ct(_ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
+    match (o.take("notrack"), o.take("zone")) {
+        (Some(_), None) => out.flag("notrack"),
+        (None, Some(z)) => match decimal(z.arg(), 65535) {
+            Some(v) => out.one("zone", false, v.to_string()),
+            None => return unknown(format!("zone {:?}", z.arg())),
+        },
+        (None, None) => {}
+        _ => return unknown("CT option combination"),
+    }
+    done()
+}
+
+const TOS_OPTS: &[Opt] = &[
+    opt(&["set-tos"], One, false),
+    opt(&["and-tos"], One, false),
+    opt(&["or-tos"], One, false),
+    opt(&["xor-tos"], One, false),
+];
+
+fn tos(_ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
+    let given: Vec<_> = ["set-tos", "and-tos", "or-tos", "xor-tos"]
+        .iter()
+        .filter_map(|n| o.take(n))
+        .collect();
+    let [g] = given.as_slice() else {
+        return unknown("TOS needs exactly one operation");
+    };
+    let (v, m) = if g.name == "set-tos" {
+        match tos_value(g.arg()) {
+            Some(vm) => vm,
+            None => {
+                return Err(o.err(
+                    g.name,
+                    format!("Bad value for \"--set-tos\" option: \"{}\"", g.arg()),
+                ))
+            }
+        }
+    } else {
+        let Some(b) = super::num::strtoul0(g.arg(), 255) else {
+            return Err(o.err(
+                g.name,
+                format!("Bad value for \"--{}\" option: \"{}\"", g.name, g.arg()),
+            ));
+        };
+        let b = b as u8;
+        match g.name {
+            "and-tos" => (0, !b),
+            "or-tos" => (b, b),
+            _ => (b, 0),
+        }
+    };
+    out.one("set-tos", false, format!("{v:#04x}/{m:#04x}"));
+    done()
+}
+
+fn dscp(_ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
+    let g = match (o.take("set-dscp"), o.take("set-dscp-class")) {
+        (Some(g), None) | (None, Some(g)) => g,
+        _ => return unknown("DSCP needs exactly one option"),
+    };
+    match dscp_value(o, "set-dscp", "set-dscp-class", &g)? {
+        Ok(v) => out.one("set-dscp", false, format!("{v:#04x}")),
+        Err(w) => return unknown(w),
+    }
+    done()
+}
+
+fn ttl_like(ctx: &Ctx, o: &mut Opts, out: &mut Out, prefix: &str, family: Family) -> Res {
+    if ctx.family != family {
+        return unknown("target of the other family");
+    }
+    let names = ["set", "dec", "inc"].map(|s| format!("{prefix}-{s}"));
+    let given: Vec<_> = names.iter().filter_map(|n| o.take(n)).collect();
+    let [g] = given.as_slice() else {
+        return unknown("exactly one operation");
+    };
+    match decimal(g.arg(), 255) {
+        Some(v) if v > 0 || g.name.ends_with("set") => out.one(g.name, false, v.to_string()),
+        _ => return unknown(format!("value {:?}", g.arg())),
+    }
+    done()
+}
+
+fn ttl(ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
+    ttl_like(ctx, o, out, "ttl", Family::V4)
+}
+
+fn hl(ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
+    ttl_like(ctx, o, out, "hl", Family::V6)
+}
+
+fn classify(_ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
+    let Some(g) = o.take("set-class") else {
+        return Err(o.err(
+            "set-class",
+            "CLASSIFY: option \"--set-class\" must be specified",
+        ));
+    };
+    let hex = |s: &str| {
+        (!s.is_empty() && s.len() <= 4 && s.bytes().all(|b| b.is_ascii_hexdigit()))
+            .then(|| u16::from_str_radix(s, 16).ok())
+            .flatten()
+    };
+    match g
+        .arg()
+        .split_once(':')
+        .and_then(|(a, b)| Some((hex(a)?, hex(b)?)))
+    {
+        Some((a, b)) => out.one("set-class", false, format!("{a:04x}:{b:04x}")),
+        None => return unknown(format!("class {:?}", g.arg())),
+    }
+    done()
+}
+
+fn set(_ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
+    for name in ["add-set", "del-set"] {
+        let Some(g) = o.take(name) else { continue };
+        if !g.args[1].split(',').all(|f| f == "src" || f == "dst")
+            || !g.args[0]
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"_-.".contains(&b))
+        {
+            return unknown("set name or flags");
+        }
+        out.push(name, false, &[&g.args[0], &g.args[1]]);
+    }
+    if out.0.is_empty() {
+        return unknown("SET without --add-set/--del-set");
+    }
+    done()
+}
+
+impl Opts {
+    /// The extension's name (the NAT targets share one normaliser).
+    pub(crate) fn ext_name(&self) -> &str {
+        &self.ext.name
+    }
+}

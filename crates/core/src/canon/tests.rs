@@ -1,0 +1,182 @@
+//! Tricky cases, each measured with iptables 1.8.9 (both backends agree on all of them).
+
+use super::*;
+
+fn canon(family: Family, table: Option<&str>, spec: &str) -> String {
+    match canonical_text(family, table, spec) {
+        Ok(Canon::Known(s)) => s,
+        Ok(Canon::Unknown(w)) => format!("UNKNOWN: {w}"),
+        Err(e) => format!("ERROR: {e}"),
+    }
+}
+
+fn v4(spec: &str) -> String {
+    canon(Family::V4, Some("filter"), spec)
+}
+
+fn v6(spec: &str) -> String {
+    canon(Family::V6, Some("filter"), spec)
+}
+
+#[test]
+fn addresses_masks_and_protocols() {
+    assert_eq!(v4("-s 1.2.3.4 -j ACCEPT"), "-s 1.2.3.4/32 -j ACCEPT");
+    assert_eq!(
+        v4("-d 10.0.0.0/8 ! -s 1.1.1.1"),
+        "! -s 1.1.1.1/32 -d 10.0.0.0/8"
+    );
+    assert_eq!(v4("-s 1.2.3.4/0.0.0.255"), "-s 0.0.0.4/0.0.0.255");
+    assert_eq!(v4("-s 0.0.0.0/0 -p all"), "");
+    assert_eq!(v4("-p 6"), "-p tcp");
+    assert_eq!(v4("-p 47"), "-p gre");
+    assert_eq!(v4("-p icmpv6"), "-p ipv6-icmp");
+    assert_eq!(v4("-p 255"), "-p 255");
+    assert_eq!(v4("-p TCP --dport 22"), "-p tcp -m tcp --dport 22");
+    assert_eq!(v6("-s 2001:db8::1/ffff::ff"), "-s 2001::1/ffff::ff");
+    assert!(v4("-s 1.2.3.4/33").starts_with("ERROR: -s: invalid mask `33'"));
+    assert!(v4("-p foo").starts_with("ERROR: -p: unknown protocol"));
+    assert!(v4("-s example.org").starts_with("UNKNOWN"));
+    assert!(v6("-f").starts_with("ERROR: -f"));
+    assert!(v4("-i averyveryverylongname").contains("IFNAMSIZ"));
+}
+
+#[test]
+fn ports_and_ranges() {
+    assert_eq!(
+        v4("-p tcp --dport 1024:"),
+        "-p tcp -m tcp --dport 1024:65535"
+    );
+    assert_eq!(v4("-p tcp --dport :1024"), "-p tcp -m tcp --dport 0:1024");
+    assert_eq!(v4("-p tcp --dport 80:80"), "-p tcp -m tcp --dport 80");
+    assert_eq!(v4("-p tcp --sport http"), "-p tcp -m tcp --sport 80");
+    assert_eq!(v4("-p tcp --dport 0x50"), "-p tcp -m tcp --dport 80");
+    assert_eq!(v4("-p udp --dport ! 53"), "-p udp -m udp ! --dport 53");
+    assert!(v4("-p tcp --dport 90:80").contains("min > max"));
+    assert!(v4("-p tcp --dport 65536").contains("invalid port/service"));
+    assert!(v4("-p tcp --dport 22 --dport 23").starts_with("ERROR"));
+    assert_eq!(
+        v4("-p tcp -m multiport --destination-ports http,https,1000:2000"),
+        "-p tcp -m multiport --dports 80,443,1000:2000"
+    );
+    assert!(v6("-m multiport --dports 80").starts_with("ERROR"));
+}
+
+#[test]
+fn tcp_flags_and_syn() {
+    assert_eq!(
+        v4("-p tcp --syn"),
+        "-p tcp -m tcp --tcp-flags FIN,SYN,RST,ACK SYN"
+    );
+    assert_eq!(
+        v4("-p tcp ! --syn"),
+        "-p tcp -m tcp ! --tcp-flags FIN,SYN,RST,ACK SYN"
+    );
+    assert_eq!(
+        v4("-p tcp --tcp-flags ALL NONE"),
+        "-p tcp -m tcp --tcp-flags FIN,SYN,RST,PSH,ACK,URG NONE"
+    );
+    assert_eq!(
+        v4("-p tcp --dport 22 --sport 1:2 --tcp-flags ack,syn SYN --tcp-option 5"),
+        "-p tcp -m tcp --sport 1:2 --dport 22 --tcp-option 5 --tcp-flags SYN,ACK SYN"
+    );
+    assert!(v4("-p tcp --tcp-flags SYN FOO").contains("Unknown TCP flag `FOO'"));
+}
+
+#[test]
+fn quoting_and_inversions() {
+    assert_eq!(
+        v4("-m comment --comment 'it'"),
+        "-m comment --comment \"\\'it\\'\""
+    );
+    assert_eq!(
+        v4("-m comment --comment \"a b\" -m comment --comment c"),
+        "-m comment --comment \"a b\" -m comment --comment c"
+    );
+    assert_eq!(
+        v4("-m comment --comment \"a.b\""),
+        "-m comment --comment \"a.b\""
+    );
+    assert_eq!(
+        v4("-j LOG --log-level debug --log-prefix \"x'y\""),
+        "-j LOG --log-prefix \"x\\'y\" --log-level 7"
+    );
+    assert_eq!(
+        v4("-m string --string \"a\\\"b\" --algo bm"),
+        "-m string --string \"a\\\"b\" --algo bm"
+    );
+    assert_eq!(
+        v4("-m string --hex-string \"|41424344|\" --algo bm"),
+        "-m string --string \"ABCD\" --algo bm"
+    );
+    assert_eq!(v4("-m mark ! --mark 16/255"), "-m mark ! --mark 0x10/0xff");
+    assert!(v4("-m comment ! --comment x").starts_with("ERROR"));
+}
+
+#[test]
+fn conntrack_marks_rates() {
+    assert_eq!(
+        v4("-m conntrack --ctstate DNAT,SNAT,UNTRACKED,ESTABLISHED,RELATED,NEW,INVALID --ctproto tcp"),
+        "-m conntrack --ctstate INVALID,NEW,RELATED,ESTABLISHED,UNTRACKED,SNAT,DNAT --ctproto 6"
+    );
+    assert_eq!(v4("-m state --state NEW,NEW"), "-m state --state NEW");
+    assert_eq!(v4("-m limit"), "-m limit --limit 3/hour");
+    assert_eq!(
+        v4("-m limit --limit 10/minute --limit-burst 5"),
+        "-m limit --limit 10/min"
+    );
+    assert_eq!(v4("-m limit --limit 60/minute"), "-m limit --limit 1/sec");
+    assert_eq!(
+        v4("-j MARK --and-mark 4"),
+        "-j MARK --set-xmark 0x0/0xfffffffb"
+    );
+    assert_eq!(v4("-j MARK --set-mark 1/2"), "-j MARK --set-xmark 0x1/0x3");
+    assert_eq!(
+        v4("-j CONNMARK --save-mark --mask 0xff"),
+        "-j CONNMARK --save-mark --nfmask 0xff --ctmask 0xff"
+    );
+    assert_eq!(
+        v6("-m recent --set"),
+        "-m recent --set --name DEFAULT --mask ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff --rsource"
+    );
+    assert_eq!(
+        v4("-m statistic --mode random --probability 0.1"),
+        "-m statistic --mode random --probability 0.10000000009"
+    );
+}
+
+#[test]
+fn targets() {
+    assert_eq!(
+        v4("-j REJECT"),
+        "-j REJECT --reject-with icmp-port-unreachable"
+    );
+    assert_eq!(
+        v6("-j REJECT --reject-with no-route"),
+        "-j REJECT --reject-with icmp6-no-route"
+    );
+    assert!(v6("-j REJECT --reject-with icmp-port-unreachable").starts_with("ERROR"));
+    assert_eq!(
+        canon(
+            Family::V4,
+            Some("nat"),
+            "-p tcp --dport http -j DNAT --to-destination 10.0.0.1:http"
+        ),
+        "-p tcp -m tcp --dport 80 -j DNAT --to-destination 10.0.0.1:80"
+    );
+    assert!(canon(Family::V4, Some("nat"), "-j SNAT").contains("--to-source\" must be specified"));
+    assert!(canon(Family::V4, Some("nat"), "-j DNAT --to 1.2.3.4:80").contains("Need TCP"));
+    assert!(v4("-j DNAT --to 1.2.3.4").contains("only valid in the nat table"));
+    assert_eq!(v4("-j MYCHAIN"), "-j MYCHAIN");
+    assert_eq!(v4("-g MYCHAIN"), "-g MYCHAIN");
+    assert!(v4("-j MYCHAIN --foo").starts_with("ERROR"));
+    assert!(v4("-j AUDIT --type drop").starts_with("UNKNOWN"));
+    assert!(v4("-j LOG --log-level err").contains("log level \"err\" unknown"));
+    assert_eq!(
+        canon(Family::V4, Some("mangle"), "-j TOS --and-tos 0x10"),
+        "-j TOS --set-tos 0x00/0xef"
+    );
+    assert_eq!(
+        v4("-j CLASSIFY --set-class 1:10"),
+        "-j CLASSIFY --set-class 0001:0010"
+    );
+}

@@ -1,0 +1,102 @@
+//! The generic fields (`-s -d -i -o -p`) and value forms many extensions share (marks, small
+//! numbers).
+
+use super::addr::{parse_net, Parsed};
+use super::num::strtoul0;
+use super::{field_err, proto, Canon, CanonError};
+use crate::rule::{unquote, Negatable};
+use crate::Family;
+
+type Field = Result<Canon<Option<Negatable>>, CanonError>;
+
+fn neg(inverted: bool, value: String) -> Option<Negatable> {
+    Some(Negatable { inverted, value })
+}
+
+/// `-s`/`-d`: host bits cleared, prefix or mask; `/0` means "any" and is not printed.
+pub(crate) fn address(family: Family, flag: &'static str, v: Option<&Negatable>) -> Field {
+    let Some(v) = v else {
+        return Ok(Canon::Known(None));
+    };
+    let text = unquote(&v.value);
+    if text.contains(',') {
+        return Ok(Canon::Unknown(format!(
+            "{flag} {text}: several addresses make several rules"
+        )));
+    }
+    match parse_net(family, &text) {
+        Parsed::Ok(net) if net.mask == 0 => {
+            if v.inverted {
+                return Ok(Canon::Unknown(format!("inverted {flag} with mask 0")));
+            }
+            Ok(Canon::Known(None))
+        }
+        Parsed::Ok(net) => Ok(Canon::Known(neg(v.inverted, net.save_form()))),
+        Parsed::Unknown(w) => Ok(Canon::Unknown(format!("{flag}: {w}"))),
+        Parsed::Err(e) => Err(field_err(flag, e)),
+    }
+}
+
+/// `-i`/`-o`: printed as given; at most 15 characters.
+pub(crate) fn interface(flag: &'static str, v: Option<&Negatable>) -> Field {
+    let Some(v) = v else {
+        return Ok(Canon::Known(None));
+    };
+    let name = unquote(&v.value);
+    if name.len() > 15 {
+        return Err(field_err(
+            flag,
+            format!("interface name `{name}' must be shorter than IFNAMSIZ (15)"),
+        ));
+    }
+    let plain = !name.is_empty()
+        && name != "+"
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"._-+@".contains(&b));
+    if !plain {
+        return Ok(Canon::Unknown(format!(
+            "{flag}: unusual interface name {name:?}"
+        )));
+    }
+    Ok(Canon::Known(neg(v.inverted, name)))
+}
+
+/// `-p`: the /etc/protocols name for the number; protocol 0 (`all`) is not printed.
+pub(crate) fn protocol(v: Option<&Negatable>) -> Field {
+    let Some(v) = v else {
+        return Ok(Canon::Known(None));
+    };
+    let n = proto::parse(&unquote(&v.value)).map_err(|m| field_err("-p", m))?;
+    match proto::save_name(n) {
+        Some(name) => Ok(Canon::Known(neg(v.inverted, name))),
+        None if v.inverted => Err(field_err("-p", "rule would never match protocol")),
+        None => Ok(Canon::Known(None)),
+    }
+}
+
+/// A number in base 0 up to `max`, or the message iptables gives.
+pub(crate) fn number(s: &str, max: u64, what: &str) -> Result<u64, String> {
+    strtoul0(s, max).ok_or_else(|| format!("Bad value for \"{what}\" option: \"{s}\""))
+}
+
+/// `value[/mask]` as for marks: both base 0, 32-bit; the mask defaults to all ones.
+pub(crate) fn value_mask(s: &str, what: &str) -> Result<(u32, Option<u32>), String> {
+    let (v, m) = match s.split_once('/') {
+        Some((v, m)) => (v, Some(m)),
+        None => (s, None),
+    };
+    let v = number(v, u32::MAX as u64, what)? as u32;
+    let m = m
+        .map(|m| number(m, u32::MAX as u64, what).map(|m| m as u32))
+        .transpose()?;
+    Ok((v, m))
+}
+
+/// `0x10` or `0x10/0xff` (mask printed unless all ones) — the mark and connmark match form.
+pub(crate) fn mark_text(v: u32, m: Option<u32>) -> String {
+    match m {
+        Some(m) if m != u32::MAX => format!("{v:#x}/{m:#x}"),
+        _ => format!("{v:#x}"),
+    }
+}
