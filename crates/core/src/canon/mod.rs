@@ -16,6 +16,8 @@ mod proto;
 mod targets;
 mod values;
 
+pub use targets::is_target_extension;
+
 use crate::rule::{MatchSpec, Negatable, RuleSpec, TargetSpec};
 use crate::Family;
 use std::fmt;

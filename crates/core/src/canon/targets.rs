@@ -74,6 +74,12 @@ const HL_OPTS: &[Opt] = &[
 const CLASSIFY_OPTS: &[Opt] = &[opt(&["set-class"], One, false)];
 const SET_OPTS: &[Opt] = &[opt(&["add-set"], Two, false), opt(&["del-set"], Two, false)];
 
+/// True for a name `-j` resolves to a built-in verdict or a target extension rather than a
+/// user chain.
+pub fn is_target_extension(name: &str) -> bool {
+    matches!(name, "ACCEPT" | "DROP" | "RETURN") || EXTENSIONS.contains(&name)
+}
+
 struct Def {
     opts: &'static [Opt],
     /// The only table the target is valid in.

@@ -1,0 +1,47 @@
+//! Running iptables in a namespace that exists only for the life of one process.
+
+use pytables_core::{Backend, Family, Tool};
+use std::io::Write;
+use std::process::{Command, Stdio};
+
+/// What one run returned.
+pub(crate) struct RunOutput {
+    pub ok: bool,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// `unshare -n sh -c 'setup; restore && save -t table'` with `script` on the restore's stdin.
+/// The network namespace (and every rule in it) vanishes when the shell exits, so nothing
+/// reaches the caller's own ruleset. Needs root (CAP_SYS_ADMIN).
+pub(crate) fn restore_and_save(
+    backend: Backend,
+    family: Family,
+    table: &str,
+    setup: &str,
+    script: &str,
+) -> std::io::Result<RunOutput> {
+    let restore = backend.binary(family, Tool::Restore);
+    let save = backend.binary(family, Tool::Save);
+    // $1..$3 carry the words, so no spec text is ever interpreted by the shell.
+    let body = format!("{{ :\n{setup}\n}} </dev/null\n\"$1\" || exit 3\nexec \"$2\" -t \"$3\"");
+    let mut child = Command::new("unshare")
+        .args([
+            "-n", "--", "sh", "-c", &body, "probe", &restore, &save, table,
+        ])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()?;
+    child
+        .stdin
+        .take()
+        .expect("stdin is piped")
+        .write_all(script.as_bytes())?;
+    let out = child.wait_with_output()?;
+    Ok(RunOutput {
+        ok: out.status.success(),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    })
+}
