@@ -90,7 +90,7 @@ pub(crate) fn refusal_message(stderr: &str) -> String {
             !l.is_empty()
                 && !l.starts_with("Try `")
                 && !l.starts_with("Error occurred at line")
-                && !(l.contains(": line ") && l.ends_with("failed"))
+                && (!l.contains(": line ") || !l.ends_with("failed"))
         })
         .collect();
     if kept.is_empty() {
