@@ -1,7 +1,16 @@
-//! The PyO3 module `pytables._native` (being built).
+//! The PyO3 module `pytables._native`: the Rust half of the Python face.
+//!
+//! - [`spec`]: rule-spec parsing and quoting handed to Python as plain tuples.
+//! - [`conn`]: the connection to pytables-server (with autostart) and `serve()`, which runs the
+//!   server inside this process, so the wheel carries the server.
 use pyo3::prelude::*;
 
+mod conn;
+mod spec;
+
 #[pymodule]
-fn _native(_m: &Bound<'_, PyModule>) -> PyResult<()> {
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    spec::register(m)?;
+    conn::register(m)?;
     Ok(())
 }

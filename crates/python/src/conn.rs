@@ -1,0 +1,313 @@
+//! `Connection`: the process's link to pytables-server, for the Python face.
+//!
+//! Snapshots come back as plain tuples (chains with `(spec, counters)` rules) that Python turns
+//! into Rule objects lazily. Transactions arrive as JSON (the serde form of `Op`), so Python
+//! builds ops as dicts. A server that went away is reconnected once per call; when none answers
+//! and `PYTABLES_SERVER_AUTOSTART` is not `0`, one is started in this network namespace
+//! (`sys.executable -c "import pytables._native as n; n.serve()"`, in its own session).
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use pyo3::create_exception;
+use pyo3::exceptions::{PyException, PyValueError};
+use pyo3::prelude::*;
+use pytables_client::{
+    Client, ClientError, CommitReply, ConnectOptions, Op, ServerError, TableSnapshot, Transaction,
+};
+use pytables_core::{Counters, Family};
+
+create_exception!(
+    _native,
+    ServerErrorExc,
+    PyException,
+    "The server refused a request; args[0] is the error as JSON."
+);
+create_exception!(
+    _native,
+    ConnectionLost,
+    PyException,
+    "pytables-server could not be reached or timed out."
+);
+
+/// (packets, bytes)
+type PyCounters = Option<(u64, u64)>;
+/// (name, policy, counters, [(spec, counters)])
+type PyChain = (
+    String,
+    Option<String>,
+    PyCounters,
+    Vec<(String, PyCounters)>,
+);
+/// (family, table, generation, chains)
+type PyTable = (String, String, u64, Vec<PyChain>);
+
+const AUTOSTART_WAIT: Duration = Duration::from_secs(15);
+
+#[pyclass(module = "pytables._native")]
+pub struct Connection {
+    client: Mutex<Option<Client>>,
+    timeout: Duration,
+}
+
+fn counters(c: Option<Counters>) -> PyCounters {
+    c.map(|c| (c.packets, c.bytes))
+}
+
+fn family_of(s: &str) -> PyResult<Family> {
+    match s {
+        "ipv4" | "v4" => Ok(Family::V4),
+        "ipv6" | "v6" => Ok(Family::V6),
+        other => Err(PyValueError::new_err(format!("unknown family {other:?}"))),
+    }
+}
+
+fn family_name(f: Family) -> &'static str {
+    match f {
+        Family::V4 => "v4",
+        Family::V6 => "v6",
+    }
+}
+
+/// One table's snapshot text as Python tuples.
+fn table_tuples(t: &TableSnapshot) -> Result<Vec<PyChain>, String> {
+    let tables = pytables_core::save::parse_save(&t.text)
+        .map_err(|e| format!("cannot parse snapshot of table {}: {e}", t.table))?;
+    let Some(table) = tables.into_iter().next() else {
+        return Ok(Vec::new());
+    };
+    Ok(table
+        .chains
+        .into_iter()
+        .map(|c| {
+            let rules = c
+                .rules
+                .into_iter()
+                .map(|r| (r.spec, counters(r.counters)))
+                .collect();
+            (c.name, c.policy, counters(c.counters), rules)
+        })
+        .collect())
+}
+
+fn reply_tuples(reply: &CommitReply) -> Result<Vec<PyTable>, String> {
+    reply
+        .tables
+        .iter()
+        .map(|t| {
+            Ok((
+                family_name(t.family).to_string(),
+                t.table.clone(),
+                t.generation,
+                table_tuples(t)?,
+            ))
+        })
+        .collect()
+}
+
+fn server_error_json(e: &ServerError) -> String {
+    serde_json::to_string(e)
+        .unwrap_or_else(|_| format!("{{\"kind\":\"internal\",\"message\":{:?}}}", e.to_string()))
+}
+
+fn autostart_enabled() -> bool {
+    std::env::var("PYTABLES_SERVER_AUTOSTART").map_or(true, |v| v != "0")
+}
+
+impl Connection {
+    fn options(&self) -> ConnectOptions {
+        ConnectOptions {
+            timeout: self.timeout,
+            client_name: format!("pytables-python/{}", env!("CARGO_PKG_VERSION")),
+            ..ConnectOptions::default()
+        }
+    }
+
+    /// Connects, starting a server first when none answers and autostart is on.
+    fn connect(&self, python: &str) -> Result<Client, String> {
+        let opts = self.options();
+        match Client::connect(&opts) {
+            Ok(c) => return Ok(c),
+            Err(ClientError::Connect { .. }) if autostart_enabled() => {}
+            Err(e) => return Err(e.to_string()),
+        }
+        spawn_server(python)?;
+        let deadline = Instant::now() + AUTOSTART_WAIT;
+        loop {
+            match Client::connect(&opts) {
+                Ok(c) => return Ok(c),
+                Err(e) if Instant::now() >= deadline => {
+                    return Err(format!(
+                        "started pytables-server but it does not answer: {e}"
+                    ))
+                }
+                Err(_) => std::thread::sleep(Duration::from_millis(20)),
+            }
+        }
+    }
+
+    /// Runs `f` with a connected client; reconnects once if the connection broke.
+    fn with_client<T>(
+        &self,
+        py: Python<'_>,
+        f: impl Fn(&mut Client) -> Result<T, ClientError> + Send + Sync,
+    ) -> PyResult<T>
+    where
+        T: Send,
+    {
+        let python = python_executable(py);
+        py.allow_threads(|| {
+            let mut guard = self.client.lock().unwrap_or_else(|p| p.into_inner());
+            for attempt in 0..2 {
+                if guard.is_none() {
+                    *guard = Some(self.connect(&python).map_err(ConnectionLost::new_err)?);
+                }
+                match f(guard.as_mut().expect("connected")) {
+                    Ok(v) => return Ok(v),
+                    Err(ClientError::Server(e)) => {
+                        return Err(ServerErrorExc::new_err(server_error_json(&e)))
+                    }
+                    Err(e) => {
+                        *guard = None;
+                        if attempt == 1 || is_timeout(&e) {
+                            return Err(ConnectionLost::new_err(e.to_string()));
+                        }
+                    }
+                }
+            }
+            unreachable!("two attempts return")
+        })
+    }
+}
+
+fn is_timeout(e: &ClientError) -> bool {
+    let text = e.to_string();
+    text.contains("timed out")
+        || text.contains("WouldBlock")
+        || text.contains("Resource temporarily")
+}
+
+fn python_executable(py: Python<'_>) -> String {
+    py.import("sys")
+        .and_then(|s| s.getattr("executable"))
+        .and_then(|e| e.extract::<String>())
+        .unwrap_or_else(|_| "python3".to_string())
+}
+
+fn spawn_server(python: &str) -> Result<(), String> {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = Command::new(python);
+    cmd.args(["-c", "import pytables._native as n; n.serve()"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null());
+    // Its own session, so it outlives this program and its terminal.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::setsid();
+            Ok(())
+        });
+    }
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot start pytables-server with {python}: {e}"))?;
+    // Reap it in the background if it exits early (e.g. another one won the race).
+    std::thread::spawn(move || {
+        let _ = child.wait();
+    });
+    Ok(())
+}
+
+#[pymethods]
+impl Connection {
+    /// `timeout` (seconds) bounds every request; a commit waits for iptables-restore.
+    #[new]
+    #[pyo3(signature = (timeout = 60.0))]
+    fn new(timeout: f64) -> Self {
+        Connection {
+            client: Mutex::new(None),
+            timeout: Duration::from_secs_f64(timeout.max(0.001)),
+        }
+    }
+
+    /// `(generation, chains)` of one table, or None when iptables knows no such table.
+    fn snapshot(
+        &self,
+        py: Python<'_>,
+        family: &str,
+        table: &str,
+    ) -> PyResult<Option<(u64, Vec<PyChain>)>> {
+        let fam = family_of(family)?;
+        let table = table.to_string();
+        let result = self.with_client(py, |c| c.snapshot(fam, Some(&table)));
+        let snap = match result {
+            Ok(s) => s,
+            Err(e) if e.is_instance_of::<ServerErrorExc>(py) => {
+                let text = e.value(py).to_string();
+                if text.contains("bad_request") {
+                    return Ok(None);
+                }
+                return Err(e);
+            }
+            Err(e) => return Err(e),
+        };
+        let Some(t) = snap.tables.first() else {
+            return Ok(None);
+        };
+        let chains = table_tuples(t).map_err(ConnectionLost::new_err)?;
+        Ok(Some((t.generation, chains)))
+    }
+
+    /// Commits a transaction given as a JSON list of ops; returns the new state of every table
+    /// it touched as `[(family, table, generation, chains)]`.
+    fn commit(&self, py: Python<'_>, ops_json: &str) -> PyResult<Vec<PyTable>> {
+        let ops: Vec<Op> = serde_json::from_str(ops_json)
+            .map_err(|e| PyValueError::new_err(format!("bad transaction: {e}")))?;
+        let tx = Transaction { ops };
+        let reply = self.with_client(py, |c| c.commit(&tx))?;
+        reply_tuples(&reply).map_err(ConnectionLost::new_err)
+    }
+
+    /// The server's status as JSON.
+    fn status(&self, py: Python<'_>) -> PyResult<String> {
+        let s = self.with_client(py, |c| c.status())?;
+        Ok(serde_json::to_string(&s).unwrap_or_default())
+    }
+
+    /// Drops the connection (the next call reconnects).
+    fn close(&self) {
+        *self.client.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    }
+}
+
+/// Runs pytables-server in this process until SIGTERM/SIGINT (the autostart entry point).
+#[pyfunction]
+#[pyo3(signature = (socket = None, backend = None))]
+fn serve(py: Python<'_>, socket: Option<String>, backend: Option<String>) -> PyResult<()> {
+    let mut config = pytables_server::Config::default();
+    if let Some(s) = socket.or_else(|| {
+        std::env::var("PYTABLES_SOCKET")
+            .ok()
+            .filter(|s| !s.is_empty())
+    }) {
+        config.socket = Some(pytables_client::SocketAddress::parse(&s));
+    }
+    if let Some(b) = backend {
+        config.backend = match b.as_str() {
+            "legacy" => pytables_server::BackendChoice::Legacy,
+            "nft" => pytables_server::BackendChoice::Nft,
+            _ => pytables_server::BackendChoice::Auto,
+        };
+    }
+    pytables_server::init_logging();
+    py.allow_threads(|| pytables_server::run(config))
+        .map_err(|e| ConnectionLost::new_err(format!("pytables-server: {e}")))
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<Connection>()?;
+    m.add_function(wrap_pyfunction!(serve, m)?)?;
+    m.add("ServerError", m.py().get_type::<ServerErrorExc>())?;
+    m.add("ConnectionLost", m.py().get_type::<ConnectionLost>())?;
+    Ok(())
+}

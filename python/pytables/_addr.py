@@ -1,0 +1,228 @@
+"""The generic rule fields: addresses, protocol, interfaces, in python-iptables' read-back forms.
+
+A Rule stores each field in the form python-iptables' getters return (`'1.2.3.0/255.255.255.0'`,
+`'!udp'`, `'eth+'`), so getters and `==` are plain string work; these helpers convert user input
+and iptables-save words into that form, and back into iptables-restore words.
+"""
+
+import socket
+
+# Protocol number -> python-iptables' name (its getter's table, same for both families).
+PROTO_NAMES = {
+    0: "ip", 1: "icmp", 2: "igmp", 4: "ipip", 6: "tcp", 8: "egp", 12: "pup", 17: "udp", 22: "idp",
+    29: "tp", 41: "ipv6", 43: "routing", 44: "fragment", 46: "rsvp", 47: "gre", 50: "esp", 51: "ah",
+    58: "icmpv6", 59: "none", 60: "dstopts", 103: "pim", 132: "sctp", 255: "raw",
+}
+PROTO_NUMBERS = {name: num for num, name in PROTO_NAMES.items()}
+# Names iptables-save prints that python-iptables' table lacks or spells differently.
+_SAVE_PROTO_NUMBERS = dict(PROTO_NUMBERS, all=0, udplite=136, **{"ipv6-icmp": 58, "ipv6-mh": 135, "mh": 135})
+# What we write for -p: names iptables itself knows without /etc/protocols, else the number.
+_RESTORE_PROTO_NAMES = {6: "tcp", 17: "udp", 1: "icmp", 58: "ipv6-icmp", 132: "sctp", 50: "esp", 51: "ah",
+                        136: "udplite"}
+
+IFNAMSIZ = 16
+
+
+def _split_inv(value):
+    if value.startswith("!"):
+        return True, value[1:]
+    return False, value
+
+
+def _require_nonempty(value):
+    if value == "":
+        # python-iptables indexes value[0] first, so an empty string raises IndexError.
+        raise IndexError("string index out of range")
+
+
+# ----- IPv4 ---------------------------------------------------------------------------------
+
+def _v4_int(text):
+    return int.from_bytes(socket.inet_pton(socket.AF_INET, text), "big")
+
+
+def _v4_str(n):
+    return socket.inet_ntop(socket.AF_INET, n.to_bytes(4, "big"))
+
+
+def _v4_prefix_mask(bits):
+    return (0xFFFFFFFF << (32 - bits)) & 0xFFFFFFFF if bits else 0
+
+
+def v4_from_user(value):
+    """`'!1.2.3.4/24'` -> `'!1.2.3.0/255.255.255.0'` (host bits masked), with iptc's errors."""
+    _require_nonempty(value)
+    inv, rest = _split_inv(value)
+    addr, slash, mask = rest.partition("/")
+    if not slash:
+        m = 0xFFFFFFFF
+    elif mask.isdigit():
+        if int(mask) > 32:
+            raise ValueError("invalid netmask %s" % mask)
+        m = _v4_prefix_mask(int(mask))
+    else:
+        try:
+            m = _v4_int(mask)
+        except (OSError, ValueError):
+            raise ValueError("invalid netmask %s" % mask) from None
+    try:
+        a = _v4_int(addr)
+    except (OSError, ValueError):
+        raise ValueError("invalid address %s" % addr) from None
+    return "%s%s/%s" % ("!" if inv else "", _v4_str(a & m), _v4_str(m))
+
+
+def v4_from_save(inverted, word):
+    """iptables-save's `10.0.0.0/8` -> `'10.0.0.0/255.0.0.0'`."""
+    addr, _, mask = word.partition("/")
+    if not mask:
+        m = 0xFFFFFFFF
+    elif mask.isdigit():
+        m = _v4_prefix_mask(int(mask))
+    else:
+        m = _v4_int(mask)
+    return "%s%s/%s" % ("!" if inverted else "", addr, _v4_str(m))
+
+
+def v4_to_restore(form):
+    """Read form -> (inverted, word) for iptables-restore, or None for 'any address'."""
+    if form == "0.0.0.0/0.0.0.0":
+        return None
+    inv, rest = _split_inv(form)
+    addr, _, mask = rest.partition("/")
+    m = _v4_int(mask)
+    bits = bin(m).count("1")
+    word = "%s/%d" % (addr, bits) if m == _v4_prefix_mask(bits) else rest
+    return inv, word
+
+
+# ----- IPv6 ---------------------------------------------------------------------------------
+
+def _v6_norm(text):
+    return socket.inet_ntop(socket.AF_INET6, socket.inet_pton(socket.AF_INET6, text))
+
+
+def _v6_mask_len(mask):
+    raw = socket.inet_pton(socket.AF_INET6, mask)
+    bits = 0
+    for byte in raw:
+        if byte == 0xFF:
+            bits += 8
+            continue
+        while byte & 0x80:
+            bits += 1
+            byte = (byte << 1) & 0xFF
+        break
+    return bits
+
+
+def v6_from_user(value):
+    """`'2001:DB8::1'` -> `'2001:db8::1/128'`; host bits are kept, as ip6tables does."""
+    _require_nonempty(value)
+    inv, rest = _split_inv(value)
+    addr, slash, mask = rest.partition("/")
+    try:
+        a = _v6_norm(addr)
+    except (OSError, ValueError):
+        raise ValueError("invalid address %s" % addr) from None
+    if not slash:
+        plen = 128
+    elif mask.isdigit():
+        plen = int(mask)
+        if plen > 128:
+            raise ValueError("invalid prefix length %s" % mask)
+    else:
+        try:
+            plen = _v6_mask_len(mask)
+        except (OSError, ValueError):
+            raise ValueError("invalid netmask %s" % mask) from None
+    return "%s%s/%d" % ("!" if inv else "", a, plen)
+
+
+def v6_from_save(inverted, word):
+    addr, _, plen = word.partition("/")
+    return "%s%s/%s" % ("!" if inverted else "", addr, plen or "128")
+
+
+def v6_to_restore(form):
+    if form == "::/0":
+        return None
+    inv, rest = _split_inv(form)
+    return inv, rest
+
+
+# ----- protocol -----------------------------------------------------------------------------
+
+def proto_from_user(value):
+    """Any int/str iptc accepts -> read form (`'tcp'`, `'!udp'`, `'256'`, `'ip'`)."""
+    if value is None:
+        raise ValueError("invalid protocol None")
+    text = str(value)
+    _require_nonempty(text)
+    inv, rest = _split_inv(text)
+    if rest.isdigit():
+        num = int(rest) & 0xFFFF
+    else:
+        num = PROTO_NUMBERS.get(rest.lower())
+        if num is None:
+            raise ValueError("invalid protocol %s" % rest)
+    return proto_form(inv, num)
+
+
+def proto_form(inverted, num):
+    return "%s%s" % ("!" if inverted else "", PROTO_NAMES.get(num, str(num)))
+
+
+def proto_from_save(inverted, word):
+    if word.isdigit():
+        num = int(word)
+    else:
+        num = _SAVE_PROTO_NUMBERS.get(word.lower())
+        if num is None:
+            try:
+                num = socket.getprotobyname(word)
+            except OSError:
+                return ("!" if inverted else "") + word
+    return proto_form(inverted, num)
+
+
+def proto_number(form):
+    _, rest = _split_inv(form)
+    if rest.isdigit():
+        return int(rest)
+    return PROTO_NUMBERS.get(rest)
+
+
+def proto_to_restore(form):
+    inv, rest = _split_inv(form)
+    num = rest if rest.isdigit() else PROTO_NUMBERS.get(rest)
+    if num is None:
+        return inv, rest
+    num = int(num)
+    if num == 0 and not inv:
+        return None
+    return inv, _RESTORE_PROTO_NAMES.get(num, str(num))
+
+
+# ----- interfaces ---------------------------------------------------------------------------
+
+def iface_from_user(value):
+    _require_nonempty(value)
+    inv, name = _split_inv(value)
+    if len(name) >= IFNAMSIZ:
+        raise ValueError("interface name %s too long" % name)
+    if name == "+":
+        return None
+    return ("!" if inv else "") + name
+
+
+def iface_from_save(inverted, word):
+    if word == "+":
+        return None
+    return ("!" if inverted else "") + word
+
+
+def iface_to_restore(form):
+    if form is None:
+        return None
+    return _split_inv(form)

@@ -1,0 +1,331 @@
+"""`Match` and `Target`: one extension of a rule, with its options.
+
+Options are kept as `[dash-name, inverted, [args]]` in the order they were set. Every read view
+(`parameters`, `get_all_parameters()`, attribute access, `==`) uses the *canonical* options —
+what iptables-save prints for them — so values read back exactly as python-iptables shows them
+(`m.dport = "http"` reads `'80'`) and a hand-built rule equals its kernel copy.
+"""
+
+from . import _canon, _registry
+from .errors import XTablesError
+
+_NONE_DECODE = "'NoneType' object has no attribute 'decode'"
+
+# Attribute names python-iptables' objects already have; they never become options.
+_RESERVED = frozenset((
+    "name", "rule", "parameters", "reset", "save", "parse", "size", "usersize", "match", "match_buf",
+    "target", "goto", "standard_target", "final_check", "get_all_parameters", "set_parameter",
+    "pattern", "revision", "alias_module", "alias_name",
+))
+
+
+def _option_value(parameter, value):
+    """python-iptables' value forms -> (inverted, [args])."""
+    if value is None:
+        value = ""
+    if isinstance(value, (bytes, bytearray)):
+        raise TypeError("Invalid parameter value: must be string or list of strings")
+    if isinstance(value, str):
+        inverted = value.startswith("!")
+        if inverted:
+            value = value[1:].lstrip()
+            if value.startswith("!"):
+                raise ValueError("invalid value %r" % value.encode())
+        return inverted, ([value] if value != "" else [])
+    if isinstance(value, (list, tuple)):
+        items = list(value)
+        for item in items:
+            if not isinstance(item, str):
+                raise TypeError("Invalid parameter value: must be string or list of strings")
+        inverted = bool(items) and items[0] == "!"
+        if inverted:
+            items = items[1:]
+        return inverted, items
+    # python-iptables calls len() on it.
+    raise TypeError("object of type '%s' has no len()" % type(value).__name__)
+
+
+class _Extension:
+    """What Match and Target share: options, canonical views, attribute sugar."""
+
+    _kind = None
+
+    def __init__(self, rule, name, revision):
+        self._rule = rule
+        self._ext = name
+        self._revision = revision
+        self._options = []
+        self._canon = None  # canonical options, computed on demand
+
+    # ----- state -----------------------------------------------------------------------------
+
+    @property
+    def _nfproto(self):
+        return getattr(self._rule, "nfproto", _registry.NFPROTO_IPV4)
+
+    def _set_canonical(self, options):
+        """Options straight from iptables-save are canonical already."""
+        self._options = [[n, inv, list(args)] for n, inv, args in options]
+        self._canon = [(n, inv, tuple(args)) for n, inv, args in options]
+
+    def _canonical(self):
+        if self._canon is None:
+            opts = _canon.canonical(self._nfproto, self._kind, self._ext, self._options)
+            self._canon = [(n, inv, tuple(args)) for n, inv, args in opts]
+        return self._canon
+
+    def _changed(self):
+        self._canon = None
+        if self._rule is not None:
+            self._rule._changed()
+
+    # ----- python-iptables API ---------------------------------------------------------------
+
+    @property
+    def rule(self):
+        return self._rule
+
+    @rule.setter
+    def rule(self, rule):
+        self._rule = rule
+
+    @property
+    def revision(self):
+        return self._revision
+
+    def set_parameter(self, parameter, value=None):
+        self.parse(parameter.replace("_", "-"), value)
+
+    def parse(self, parameter, value):
+        inverted, args = _option_value(parameter, value)
+        for opt in self._options:
+            if opt[0] == parameter:
+                opt[1], opt[2] = inverted, args
+                break
+        else:
+            self._options.append([parameter, inverted, args])
+        previous = self._canon
+        self._canon = None
+        try:
+            # Validate now, as libxtables parses at set time; unknown extensions wait for a read.
+            opts = _canon.canonical(self._nfproto, self._kind, self._ext, self._options, probe=False)
+        except Exception:
+            self._options = [o for o in self._options if o[0] != parameter]
+            self._canon = previous
+            raise
+        if opts is not None:
+            self._canon = [(n, inv, tuple(a)) for n, inv, a in opts]
+        if self._rule is not None:
+            self._rule._changed()
+
+    def reset(self):
+        self._options = []
+        self._changed()
+
+    @property
+    def parameters(self):
+        return {
+            n.replace("-", "_"): ("!" if inv else "") + " ".join(args) for n, inv, args in self._canonical()
+        }
+
+    def get_all_parameters(self):
+        return {n: (["!"] if inv else []) + list(args) for n, inv, args in self._canonical()}
+
+    def save(self, name):
+        for n, inv, args in self._canonical():
+            if n == name:
+                return ("!" if inv else "") + " ".join(args)
+        return None
+
+    def __getattr__(self, attr):
+        if attr.startswith("__") or attr in ("_rule", "_ext", "_options", "_canon", "_revision"):
+            raise AttributeError(attr)
+        return self.parameters.get(attr)
+
+    def __setattr__(self, attr, value):
+        if attr.startswith("_") or attr in _RESERVED or hasattr(type(self), attr):
+            object.__setattr__(self, attr, value)
+        else:
+            self.set_parameter(attr, value)
+
+    def _spec_words(self):
+        """Options as iptables-restore words (args quoted by the printer)."""
+        return [(n, inv, list(args)) for n, inv, args in self._options]
+
+
+class Match(_Extension):
+    """A match extension (`-m NAME ...`)."""
+
+    _kind = "match"
+
+    def __init__(self, rule, name=None, match=None, revision=None, **kwargs):
+        if isinstance(match, Match):
+            name = match._ext
+        if name is None:
+            raise ValueError("can't create match based on nothing")
+        nfproto = getattr(rule, "nfproto", _registry.NFPROTO_IPV4)
+        if not _registry.is_match(nfproto, name):
+            raise XTablesError("can't find match %s" % name)
+        if revision is None:
+            revision = _registry.MATCH_REVISIONS.get(name, 0)
+        _Extension.__init__(self, rule, name, revision)
+        if isinstance(match, Match):
+            self._options = [[n, inv, list(a)] for n, inv, a in match._options]
+            self._canon = match._canon
+        for key, value in kwargs.items():
+            self.set_parameter(key, value)
+
+    @property
+    def name(self):
+        # `state` is implemented by conntrack; libxtables reports it by its real name until set.
+        if self._ext == "state" and not self._options:
+            return "conntrack"
+        return self._ext
+
+    @property
+    def size(self):
+        return 0
+
+    usersize = size
+
+    def __eq__(self, other):
+        if not isinstance(other, Match):
+            return NotImplemented
+        return self.name == other.name and self._canonical() == other._canonical()
+
+    def __ne__(self, other):
+        eq = self.__eq__(other)
+        return eq if eq is NotImplemented else not eq
+
+    def __hash__(self):
+        return hash((self.name, self._revision, tuple(self._canonical())))
+
+    def __repr__(self):
+        return "<Match %s %r>" % (self.name, self._options)
+
+
+# Verdicts libxtables' "standard" target handles.
+_VERDICTS = ("", "ACCEPT", "DROP", "RETURN", "QUEUE")
+
+
+class Target(_Extension):
+    """The rule's target: a verdict, a chain jump (or goto), or a target extension."""
+
+    _kind = "target"
+
+    STANDARD_TARGETS = ["", "ACCEPT", "DROP", "REJECT", "RETURN", "REDIRECT", "SNAT", "DNAT",
+                        "MASQUERADE", "MIRROR", "TOS", "MARK", "QUEUE", "LOG"]
+
+    def __init__(self, rule, name=None, target=None, revision=None, goto=None, **kwargs):
+        if isinstance(target, Target):
+            name = target._ext
+        if name is None:
+            raise ValueError("can't create target based on nothing")
+        nfproto = getattr(rule, "nfproto", _registry.NFPROTO_IPV4)
+        self._check_name(nfproto, name)
+        if revision is None:
+            revision = _registry.TARGET_REVISIONS.get(name, 0)
+        _Extension.__init__(self, rule, name, revision)
+        if goto is not None and rule is not None:
+            rule._goto = bool(goto)
+        if isinstance(target, Target):
+            self._options = [[n, inv, list(a)] for n, inv, a in target._options]
+            self._canon = target._canon
+        for key, value in kwargs.items():
+            self.set_parameter(key, value)
+
+    @staticmethod
+    def _check_name(nfproto, name):
+        if name in _VERDICTS or _registry.is_target(nfproto, name):
+            return
+        if name not in Target.STANDARD_TARGETS and _is_chain_anywhere(nfproto, name):
+            return
+        raise XTablesError("can't find target %s" % name)
+
+    @property
+    def _is_standard(self):
+        """Verdicts, chain jumps and TRACE have no save routine in libxtables."""
+        return self._ext in _VERDICTS or self._ext == "TRACE" or not _registry.is_target(
+            self._nfproto, self._ext)
+
+    @property
+    def name(self):
+        return "CT" if self._ext == "NOTRACK" else self._ext
+
+    @property
+    def goto(self):
+        return bool(self._rule is not None and self._rule._goto)
+
+    @property
+    def standard_target(self):
+        return self.name
+
+    @standard_target.setter
+    def standard_target(self, name):
+        self._check_name(self._nfproto, name)
+        self._ext = name
+        self._options = []
+        self._changed()
+
+    @property
+    def parameters(self):
+        if self._is_standard:
+            raise AttributeError(_NONE_DECODE)
+        return _Extension.parameters.fget(self)
+
+    def get_all_parameters(self):
+        if self._is_standard:
+            return {}
+        return _Extension.get_all_parameters(self)
+
+    def __getattr__(self, attr):
+        if attr.startswith("__") or attr in ("_rule", "_ext", "_options", "_canon", "_revision"):
+            raise AttributeError(attr)
+        if self._is_standard:
+            raise AttributeError(_NONE_DECODE)
+        return self.parameters.get(attr)
+
+    def _canonical(self):
+        if self._is_standard:
+            return []
+        return _Extension._canonical(self)
+
+    def set_parameter(self, parameter, value=None):
+        if self._ext in _VERDICTS or (self._is_standard and self._ext != "TRACE"):
+            raise AttributeError("b'standard': invalid parameter %r" % parameter.encode())
+        _Extension.set_parameter(self, parameter, value)
+
+    def __eq__(self, other):
+        if not isinstance(other, Target):
+            return NotImplemented
+        if self.name != other.name:
+            return False
+        return self._canonical() == other._canonical()
+
+    def __ne__(self, other):
+        eq = self.__eq__(other)
+        return eq if eq is NotImplemented else not eq
+
+    __hash__ = None
+
+    def __repr__(self):
+        return "<Target %s %r>" % (self.name, self._options)
+
+
+def _is_chain_anywhere(nfproto, name):
+    """python-iptables accepts a jump to a chain of any available table of the family."""
+    from . import _table
+
+    return _table.chain_exists_anywhere(nfproto, name)
+
+
+def _init_from_save(self, rule, name, options):
+    """Builds an extension read from iptables-save (its options are canonical already)."""
+    object.__setattr__(self, "_rule", rule)
+    object.__setattr__(self, "_ext", name)
+    object.__setattr__(self, "_revision", 0)
+    self._set_canonical(options)
+
+
+Match._init_from_save = _init_from_save
+Target._init_from_save = _init_from_save

@@ -1,0 +1,224 @@
+"""Table mutations as transaction operations.
+
+Each function checks one python-iptables call against the table's snapshot (raising its exact
+IPTCError), applies it to the snapshot, and returns the operations for pytables-server in the
+serde form of `pytables_core::ops::Op`. Position-dependent ops carry their intent as a
+precondition (`expect`), so a concurrent change elsewhere in the chain does not refuse them and
+a real conflict can be re-resolved against fresh state.
+"""
+
+import re
+
+from .errors import ConflictError, IPTCError
+
+_NOCHAIN = "b'No chain/target/match by that name'"
+_VERDICTS = ("ACCEPT", "DROP", "QUEUE", "RETURN")
+# iptables-restore refuses longer chain names (XT_EXTENSION_MAXNAMELEN - 1).
+_MAX_CHAIN_NAME = 28
+
+
+def _family(table):
+    return "v6" if table.nfproto == 10 else "v4"
+
+
+def _op(table, op, **fields):
+    d = {"op": op, "family": _family(table), "table": table.name}
+    d.update(fields)
+    return d
+
+
+def _rule_json(rule):
+    spec = rule._spec()
+    packets, nbytes = rule.counters
+    d = {"spec": spec}
+    if packets or nbytes:
+        d["counters"] = {"packets": packets, "bytes": nbytes}
+    return d
+
+
+def _need(table, chain, what):
+    data = table._chain(chain)
+    if data is None:
+        raise IPTCError("can't %s: %s" % (what, _NOCHAIN))
+    return data
+
+
+def _jump_re(chain):
+    return re.compile(r"(^|\s)-([jg]) %s(?=\s|$)" % re.escape(chain))
+
+
+def create_chain(table, name):
+    if len(name) > _MAX_CHAIN_NAME:
+        raise IPTCError("can't create chain %s: b'Invalid argument'" % name)
+    snap = table._snapshot()
+    if name in snap or name in _VERDICTS:
+        raise IPTCError("can't create chain %s: b'Chain already exists'" % name)
+    from ._table import _ChainData
+
+    snap[name] = _ChainData(None, None, [])
+    return [_op(table, "create_chain", chain=name)]
+
+
+def delete_chain(table, name):
+    snap = table._snapshot()
+    data = _need(table, name, "delete chain %s" % name)
+    what = "can't delete chain %s: " % name
+    if data.policy is not None:
+        raise IPTCError(what + "b'Invalid argument'")
+    if data.rules:
+        raise IPTCError(what + "b'Directory not empty'")
+    jump = _jump_re(name)
+    for other in snap.values():
+        if any(jump.search(spec) for spec, _ in other.rules):
+            raise IPTCError(what + "b'Too many links'")
+    del snap[name]
+    return [_op(table, "delete_chain", chain=name)]
+
+
+def rename_chain(table, name, new_name):
+    snap = table._snapshot()
+    data = snap.get(name)
+    if data is None or data.policy is not None:
+        raise IPTCError("can't rename chain %s: %s" % (name, _NOCHAIN))
+    if new_name in snap or new_name in _VERDICTS:
+        raise IPTCError("can't rename chain %s: b'File exists'" % name)
+    del snap[name]
+    snap[new_name] = data
+    jump = _jump_re(name)
+    for other in snap.values():
+        for entry in other.rules:
+            entry[0] = jump.sub(lambda m: "%s-%s %s" % (m.group(1), m.group(2), new_name), entry[0])
+    return [_op(table, "rename_chain", chain=name, new_name=new_name)]
+
+
+def flush_chain(table, name):
+    data = _need(table, name, "flush chain %s" % name)
+    data.rules = []
+    return [_op(table, "flush", chain=name)]
+
+
+def flush_table(table):
+    snap = table._snapshot()
+    for name in list(snap):
+        if snap[name].policy is None:
+            del snap[name]
+        else:
+            snap[name].rules = []
+    return [_op(table, "flush", chain=None)]
+
+
+def zero(table, name):
+    data = _need(table, name, "zero chain %s counters" % name)
+    for entry in data.rules:
+        entry[1] = (0, 0)
+    if data.counters is not None:
+        data.counters = (0, 0)
+    return [_op(table, "zero", chain=name)]
+
+
+def set_policy(table, name, policy, counters):
+    data = table._chain(name)
+    what = "can't set policy %s on chain %s: " % (policy, name)
+    if data is None or data.policy is None:
+        raise IPTCError(what + "b'Bad built-in chain name'")
+    if policy not in ("ACCEPT", "DROP"):
+        raise IPTCError(what + "b'Bad policy name'")
+    data.policy = policy
+    op = _op(table, "set_policy", chain=name, policy=policy)
+    if counters:
+        packets, nbytes = counters
+        data.counters = (int(packets), int(nbytes))
+        op["counters"] = {"packets": int(packets), "bytes": int(nbytes)}
+    return [op]
+
+
+def _check_rule(rule):
+    if rule.target is None:
+        raise ValueError("invalid rule")
+
+
+def append(table, name, rule):
+    _check_rule(rule)
+    data = _need(table, name, "append entry to chain %s" % name)
+    body = _rule_json(rule)
+    data.rules.append([body["spec"], rule.counters])
+    return [_op(table, "append", chain=name, rule=body)]
+
+
+class Anchor:
+    """Where an insert/replace aims: position `pos`, at the rule `spec` then there, or the end
+    of the chain (`end`) when `pos` was its length."""
+
+    __slots__ = ("end", "pos", "spec")
+
+    def __init__(self, pos, spec, end):
+        self.pos = pos
+        self.spec = spec
+        self.end = end
+
+
+def anchor(table, name, position):
+    data = table._chain(name)
+    rules = data.rules if data is not None else []
+    spec = rules[position][0] if 0 <= position < len(rules) else None
+    return Anchor(position, spec, data is not None and position == len(rules))
+
+
+def _resolve(data, anc):
+    """The position the anchor now stands for, or None when its rule is gone."""
+    rules = data.rules
+    if anc.end:
+        return len(rules)
+    if anc.pos == 0:
+        return 0
+    if anc.pos < len(rules) and rules[anc.pos][0] == anc.spec:
+        return anc.pos
+    for i, (spec, _) in enumerate(rules):
+        if spec == anc.spec:
+            return i
+    return None
+
+
+def insert(table, name, rule, anc):
+    _check_rule(rule)
+    what = "can't insert entry into chain %s: " % name
+    data = _need(table, name, "insert entry into chain %s" % name)
+    if anc.spec is None and not anc.end:
+        raise IPTCError(what + "b'Index of insertion too big'")
+    pos = _resolve(data, anc)
+    if pos is None:
+        raise ConflictError(what + "the rule at position %d (%s) was removed by another process"
+                            % (anc.pos, anc.spec))
+    body = _rule_json(rule)
+    if anc.end and pos:
+        data.rules.append([body["spec"], rule.counters])
+        return [_op(table, "append", chain=name, rule=body)]
+    expect = {"rule": anc.spec} if pos else None
+    data.rules.insert(pos, [body["spec"], rule.counters])
+    return [_op(table, "insert", chain=name, position=pos, rule=body, expect=expect)]
+
+
+def replace(table, name, rule, anc):
+    what = "can't replace entry in chain %s: " % name
+    data = _need(table, name, "replace entry in chain %s" % name)
+    if anc.spec is None:
+        raise IPTCError(what + "b'Index of replacement too big'")
+    pos = _resolve(data, anc)
+    if pos is None:
+        raise ConflictError(what + "the rule at position %d (%s) was removed by another process"
+                            % (anc.pos, anc.spec))
+    body = _rule_json(rule)
+    data.rules[pos] = [body["spec"], rule.counters]
+    return [_op(table, "replace", chain=name, position=pos, rule=body, expect={"rule": anc.spec})]
+
+
+def delete(table, name, rule):
+    _check_rule(rule)
+    data = _need(table, name, "delete entry from chain %s" % name)
+    make = table._rule_class._from_save
+    for i, (spec, ctr) in enumerate(data.rules):
+        if make(spec, ctr, None) == rule:
+            del data.rules[i]
+            return [_op(table, "delete_rule", chain=name, rule=spec)]
+    raise IPTCError("can't delete entry from chain %s: "
+                    "b'Bad rule (does a matching rule exist in that chain?)'" % name)

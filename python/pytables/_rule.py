@@ -1,0 +1,320 @@
+"""`Rule` and `Rule6`: one rule, held by value.
+
+A rule read from a chain keeps the iptables-save spec it came from and is decoded only when a
+field is first touched, so listing 10,000 rules is cheap. A rule always knows how to print itself
+as an iptables-restore spec (`_spec()`), which is what goes to the server.
+"""
+
+from . import _addr, _native, _registry
+from ._ext import Match, Target
+
+_UNSET = object()
+
+
+class Rule:
+    """An IPv4 rule."""
+
+    nfproto = _registry.NFPROTO_IPV4
+    _any_addr = "0.0.0.0/0.0.0.0"
+    _addr_from_user = staticmethod(_addr.v4_from_user)
+    _addr_from_save = staticmethod(_addr.v4_from_save)
+    _addr_to_restore = staticmethod(_addr.v4_to_restore)
+
+    protocols = dict(_addr.PROTO_NAMES)
+
+    def __init__(self, entry=None, chain=None, **kwargs):
+        self.chain = chain
+        self.entry = entry
+        self._raw = None  # iptables-save spec not yet decoded
+        self._src = self._dst = self._any_addr
+        self._proto = "ip"
+        self._in = self._out = None
+        self._frag = None  # None: no -f; False: -f; True: ! -f (as RuleSpec)
+        self._matches = []
+        self._target = None
+        self._goto = False
+        self._counters = (0, 0)
+        self._spec_cache = None
+        for key, value in kwargs.items():
+            setattr(self, key, value)
+
+    @classmethod
+    def _from_save(cls, spec, counters, chain):
+        """A rule as the kernel holds it (lazy: decoded on first use)."""
+        rule = cls.__new__(cls)
+        rule.chain = chain
+        rule.entry = None
+        rule._raw = spec
+        rule._spec_cache = spec
+        rule._counters = counters
+        return rule
+
+    def _load(self):
+        spec, self._raw = self._raw, None
+        src, dst, iin, iout, proto, frag, matches, target = _native.parse_rule(spec)
+        self._src = self._addr_from_save(*src) if src else self._any_addr
+        self._dst = self._addr_from_save(*dst) if dst else self._any_addr
+        self._in = _addr.iface_from_save(*iin) if iin else None
+        self._out = _addr.iface_from_save(*iout) if iout else None
+        self._proto = _addr.proto_from_save(*proto) if proto else "ip"
+        self._frag = frag
+        self._matches = []
+        for name, options in matches:
+            m = Match.__new__(Match)
+            Match._init_from_save(m, self, name, options)
+            self._matches.append(m)
+        self._goto = False
+        self._target = None
+        if target is not None:
+            name, goto, options = target
+            self._goto = goto
+            t = Target.__new__(Target)
+            Target._init_from_save(t, self, name, options)
+            self._target = t
+        else:
+            # No -j: the "" verdict (the rule falls through).
+            t = Target.__new__(Target)
+            Target._init_from_save(t, self, "", [])
+            self._target = t
+
+    def __getattr__(self, attr):
+        # Only reached for the decoded fields of a lazily read rule.
+        if attr in _LAZY and self.__dict__.get("_raw") is not None:
+            self._load()
+            return self.__dict__[attr]
+        prop = getattr(type(self), attr, None)
+        if isinstance(prop, property):
+            # A property raised AttributeError; raise its own message, not ours.
+            return prop.fget(self)
+        raise AttributeError("'%s' object has no attribute '%s'" % (type(self).__name__, attr))
+
+    def _changed(self):
+        self._spec_cache = None
+
+    # ----- addresses, protocol, interfaces, fragment ---------------------------------------
+
+    def get_src(self):
+        return self._src
+
+    def set_src(self, src):
+        self._src = self._addr_from_user(src)
+        self._changed()
+
+    src = property(get_src, set_src)
+
+    def get_dst(self):
+        return self._dst
+
+    def set_dst(self, dst):
+        self._dst = self._addr_from_user(dst)
+        self._changed()
+
+    dst = property(get_dst, set_dst)
+
+    def get_protocol(self):
+        return self._proto
+
+    def set_protocol(self, proto):
+        self._proto = _addr.proto_from_user(proto)
+        self._changed()
+
+    protocol = property(get_protocol, set_protocol)
+
+    def get_in_interface(self):
+        return self._in
+
+    def set_in_interface(self, iface):
+        self._in = _addr.iface_from_user(iface)
+        self._changed()
+
+    in_interface = property(get_in_interface, set_in_interface)
+
+    def get_out_interface(self):
+        return self._out
+
+    def set_out_interface(self, iface):
+        self._out = _addr.iface_from_user(iface)
+        self._changed()
+
+    out_interface = property(get_out_interface, set_out_interface)
+
+    def get_fragment(self):
+        return self._frag is False
+
+    def set_fragment(self, frag):
+        self._frag = False if frag else None
+        self._changed()
+
+    fragment = property(get_fragment, set_fragment)
+
+    # ----- matches and target ----------------------------------------------------------------
+
+    def create_match(self, name, revision=None, **kwargs):
+        match = Match(self, name, revision=revision, **kwargs)
+        self.add_match(match)
+        return match
+
+    def add_match(self, match):
+        match.rule = self
+        self._matches.append(match)
+        self._changed()
+
+    def remove_match(self, match):
+        self._matches.remove(match)
+        self._changed()
+
+    @property
+    def matches(self):
+        return list(self._matches)
+
+    def create_target(self, name, revision=None, goto=False, **kwargs):
+        target = Target(self, name, revision=revision, goto=goto, **kwargs)
+        self.target = target
+        return target
+
+    def get_target(self):
+        return self._target
+
+    def set_target(self, target):
+        target.rule = self
+        self._target = target
+        self._changed()
+
+    target = property(get_target, set_target)
+
+    # ----- counters ----------------------------------------------------------------------------
+
+    def get_counters(self):
+        return self._counters
+
+    def set_counters(self, counters):
+        packets, nbytes = counters
+        self._counters = (int(packets), int(nbytes))
+
+    counters = property(get_counters, set_counters)
+
+    # ----- misc python-iptables members -----------------------------------------------------
+
+    def get_ip(self):
+        return self
+
+    def final_check(self):
+        if self.target is None:
+            raise ValueError("invalid rule")
+        self.target._canonical()
+        for m in self._matches:
+            m._canonical()
+
+    @property
+    def rule(self):
+        return None if self.target is None else self._spec()
+
+    @property
+    def mask(self):
+        raise IndexError("list index out of range")
+
+    @property
+    def tables(self):
+        from . import _table
+
+        return _table.available_tables(self.nfproto)
+
+    # ----- spec ---------------------------------------------------------------------------------
+
+    def _spec(self):
+        """The iptables-restore spec of this rule (without chain)."""
+        if self._spec_cache is not None:
+            return self._spec_cache
+        words = []
+
+        def field(flag, value):
+            if value is None:
+                return
+            inverted, word = value
+            if inverted:
+                words.append("!")
+            words.append(flag)
+            words.append(_native.quote_arg(word))
+
+        field("-s", self._addr_to_restore(self._src))
+        field("-d", self._addr_to_restore(self._dst))
+        field("-i", _addr.iface_to_restore(self._in))
+        field("-o", _addr.iface_to_restore(self._out))
+        field("-p", _addr.proto_to_restore(self._proto))
+        if self._frag is not None:
+            words.append("! -f" if self._frag else "-f")
+        for m in self._matches:
+            words.append("-m")
+            words.append(m._ext)
+            _options(words, m._spec_words())
+        t = self._target
+        if t is not None and t._ext != "":
+            words.append("-g" if self._goto else "-j")
+            words.append(t._ext)
+            _options(words, t._spec_words())
+        self._spec_cache = " ".join(words)
+        return self._spec_cache
+
+    # ----- comparison -----------------------------------------------------------------------
+
+    def _fields(self):
+        return (self._src, self._dst, self._proto, self.get_fragment(), self._in, self._out)
+
+    def __eq__(self, other):
+        if not isinstance(other, Rule):
+            # python-iptables fails this way on `rule == None`.
+            raise AttributeError("'%s' object has no attribute 'target'" % type(other).__name__)  # noqa: TRY004
+        if self._raw is not None and other._raw is not None and self._raw == other._raw:
+            return True
+        if self._fields() != other._fields():
+            return False
+        if self.target != other.target:
+            return False
+        mine, theirs = self.matches, other.matches
+        if len(mine) != len(theirs):
+            return False
+        return all(m in mine for m in theirs)
+
+    def __ne__(self, other):
+        return not self.__eq__(other)
+
+    __hash__ = None
+
+    def __repr__(self):
+        return "<%s %s>" % (type(self).__name__, self._spec())
+
+
+_LAZY = frozenset(("_src", "_dst", "_proto", "_in", "_out", "_frag", "_matches", "_target", "_goto"))
+
+
+def _options(words, options):
+    for name, inverted, args in options:
+        if inverted:
+            words.append("!")
+        words.append("--" + name)
+        for arg in args:
+            words.append(_native.quote_arg(arg))
+
+
+class Rule6(Rule):
+    """An IPv6 rule."""
+
+    nfproto = _registry.NFPROTO_IPV6
+    _any_addr = "::/0"
+    _addr_from_user = staticmethod(_addr.v6_from_user)
+    _addr_from_save = staticmethod(_addr.v6_from_save)
+    _addr_to_restore = staticmethod(_addr.v6_to_restore)
+
+    def get_fragment(self):
+        raise AttributeError("'ip6t_entry' object has no attribute 'ip'")
+
+    def set_fragment(self, frag):
+        raise AttributeError("'ip6t_entry' object has no attribute 'ip'")
+
+    fragment = property(get_fragment, set_fragment)
+
+    def _fields(self):
+        return (self._src, self._dst, self._proto, self._in, self._out)
+
+    def save(self, name):
+        raise AttributeError("'Rule6' object has no attribute 'save'")

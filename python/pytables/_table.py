@@ -1,0 +1,388 @@
+"""`Table`, `Chain` and `Policy`: a table is a snapshot fetched from pytables-server.
+
+Reads come from the snapshot. Every mutation is first checked and applied to the snapshot here
+(python-iptables' error messages come from these checks) and becomes an operation with intent and
+preconditions (`_ops`): with autocommit it is sent at once as a one-op transaction, otherwise it
+is buffered until `commit()`. After a commit the snapshot is re-read lazily, on the next read, so
+values show the kernel's canonical form.
+"""
+
+import weakref
+
+from . import _conn, _ops, _registry
+from ._rule import Rule, Rule6
+from .errors import ConflictError, IPTCError
+
+_BUILTINS = {
+    "filter": ("INPUT", "FORWARD", "OUTPUT"),
+    "nat": ("PREROUTING", "INPUT", "OUTPUT", "POSTROUTING"),
+    "mangle": ("PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"),
+    "raw": ("PREROUTING", "OUTPUT"),
+    "security": ("INPUT", "FORWARD", "OUTPUT"),
+}
+_POLICIES = ("ACCEPT", "DROP")
+_NOCHAIN = "b'No chain/target/match by that name'"
+# How often an autocommit op re-reads and re-resolves its intent after a concurrent change.
+_AUTOCOMMIT_RETRIES = 20
+
+
+class _ChainData:
+    __slots__ = ("counters", "policy", "rules")
+
+    def __init__(self, policy, counters, rules):
+        self.policy = policy  # None for user chains
+        self.counters = counters  # (packets, bytes) for built-in chains
+        self.rules = rules  # [[spec, (packets, bytes)]]
+
+
+class Table:
+    """An IPv4 table: one object per table name in a process."""
+
+    FILTER = "filter"
+    MANGLE = "mangle"
+    RAW = "raw"
+    NAT = "nat"
+    SECURITY = "security"
+    ALL = ["filter", "mangle", "raw", "nat", "security"]
+
+    nfproto = _registry.NFPROTO_IPV4
+    _rule_class = Rule
+    _cache = {}
+    existing_table_names = {}
+
+    def __new__(cls, name, autocommit=None):
+        table = cls._cache.get(name)
+        if table is None:
+            table = object.__new__(cls)
+            table.name = name
+            table.autocommit = True if autocommit is None else bool(autocommit)
+            table._pending = []
+            table._chains = None
+            table._generation = None
+            table._stale = True
+            table._handle = True
+            table._load()
+            cls._cache[name] = table
+        elif autocommit is not None:
+            table.autocommit = bool(autocommit)
+        return table
+
+    # ----- snapshot ------------------------------------------------------------------------
+
+    def _load(self):
+        """Re-reads the table from the server, dropping anything pending."""
+        snap = _conn.connection().snapshot(_conn.family_name(self.nfproto), self.name)
+        if snap is None:
+            raise IPTCError("can't initialize %s: b'Table does not exist (do you need to insmod?)'" % self.name)
+        self._install(*snap)
+
+    def _install(self, generation, chains):
+        data = {}
+        for name, policy, counters, rules in chains:
+            data[name] = _ChainData(policy, counters, [[spec, ctr] for spec, ctr in rules])
+        self._chains = data
+        self._generation = generation
+        self._pending = []
+        self._stale = False
+
+    def _snapshot(self):
+        if self._stale and not self._pending:
+            self._load()
+        return self._chains
+
+    def _chain(self, name):
+        return self._snapshot().get(name)
+
+    # ----- python-iptables API: reads ------------------------------------------------------
+
+    @property
+    def chains(self):
+        return [Chain(self, name) for name in self._chain_names()]
+
+    def _chain_names(self):
+        snap = self._snapshot()
+        builtin = [c for c in _BUILTINS.get(self.name, ()) if c in snap]
+        others = [c for c in snap if snap[c].policy is not None and c not in builtin]
+        user = sorted(c for c in snap if snap[c].policy is None)
+        return builtin + others + user
+
+    def is_chain(self, chain):
+        return _name(chain) in self._snapshot()
+
+    def builtin_chain(self, chain):
+        data = self._chain(_name(chain))
+        return data is not None and data.policy is not None
+
+    def get_policy(self, chain):
+        self._autorefresh()
+        data = self._chain(_name(chain))
+        if data is None or data.policy is None:
+            return None, None
+        return Policy(data.policy), tuple(data.counters or (0, 0))
+
+    def create_rule(self, entry=None, chain=None):
+        return self._rule_class(entry, chain)
+
+    def strerror(self):
+        return "libiptc version error"
+
+    # ----- commit / refresh ------------------------------------------------------------------
+
+    def commit(self):
+        """Sends what is pending as one transaction. A second commit needs no refresh."""
+        commit_tables([self])
+
+    def refresh(self):
+        if self.autocommit and self._pending:
+            try:
+                self.commit()
+            except IPTCError:
+                pass
+        self._load()
+
+    def close(self):
+        if self.autocommit and self._pending:
+            try:
+                self.commit()
+            except IPTCError:
+                pass
+        self._stale = True
+
+    def _autorefresh(self):
+        if self.autocommit and not self._pending:
+            self._stale = True
+
+    # ----- mutations ---------------------------------------------------------------------------
+
+    def _run(self, build):
+        """Runs one mutation. `build()` checks it against the snapshot, applies it there and
+        returns its ops; with autocommit they are sent at once, re-resolved after a conflict."""
+        if not self.autocommit:
+            self._pending.extend(build())
+            return
+        reloaded = False
+        for _ in range(_AUTOCOMMIT_RETRIES):
+            if self._stale:
+                self._load()
+                reloaded = True
+            try:
+                ops = build()
+            except IPTCError:
+                if reloaded:
+                    raise
+                # The snapshot may be older than the kernel: check once more against fresh state.
+                self._load()
+                reloaded = True
+                ops = build()
+            # The reply installs the new state; until then (or if it fails) re-read on next use.
+            self._stale = True
+            try:
+                _conn.commit(ops, [self])
+            except ConflictError:
+                continue
+            return
+        raise IPTCError("can't commit: b'Resource temporarily unavailable' (gave up after %d conflicts)"
+                        % _AUTOCOMMIT_RETRIES)
+
+    def create_chain(self, chain):
+        name = _name(chain)
+        self._run(lambda: _ops.create_chain(self, name))
+        return Chain(self, name)
+
+    def delete_chain(self, chain):
+        name = _name(chain)
+        self._run(lambda: _ops.delete_chain(self, name))
+
+    def rename_chain(self, chain, new_name):
+        name = _name(chain)
+        self._run(lambda: _ops.rename_chain(self, name, new_name))
+
+    def flush_entries(self, chain):
+        name = _name(chain)
+        self._run(lambda: _ops.flush_chain(self, name))
+
+    def zero_entries(self, chain):
+        name = _name(chain)
+        self._run(lambda: _ops.zero(self, name))
+
+    def set_policy(self, chain, policy, counters=None):
+        name = _name(chain)
+        pol = policy.name if isinstance(policy, Policy) else policy
+        self._run(lambda: _ops.set_policy(self, name, pol, counters))
+
+    def flush(self):
+        """Empties every chain and deletes user chains (policies stay): one transaction."""
+        self._run(lambda: _ops.flush_table(self))
+
+    def append_entry(self, chain, rule):
+        self._run(lambda: _ops.append(self, _name(chain), rule))
+
+    def insert_entry(self, chain, rule, position):
+        anchor = _ops.anchor(self, _name(chain), position)
+        self._run(lambda: _ops.insert(self, _name(chain), rule, anchor))
+
+    def replace_entry(self, chain, rule, position):
+        anchor = _ops.anchor(self, _name(chain), position)
+        self._run(lambda: _ops.replace(self, _name(chain), rule, anchor))
+
+    def delete_entry(self, chain, rule, mask=None):
+        self._run(lambda: _ops.delete(self, _name(chain), rule))
+
+    def __repr__(self):
+        return "<%s %s>" % (type(self).__name__, self.name)
+
+
+def _name(chain):
+    return chain.name if isinstance(chain, Chain) else chain
+
+
+def commit_tables(tables):
+    """Commits the pending ops of several tables as one all-or-nothing transaction."""
+    tables = [t for t in tables if t._pending]
+    if not tables:
+        return
+    ops = []
+    for t in tables:
+        ops.extend(t._pending)
+        t._pending = []
+        t._stale = True
+    _conn.commit(ops, tables)
+
+
+class Chain:
+    """A chain of a table, by name (it need not exist)."""
+
+    _cache = weakref.WeakValueDictionary()
+
+    def __new__(cls, table, name):
+        key = "%s.%s.%s" % (type(table).__name__, table.name, name)
+        chain = cls._cache.get(key)
+        if chain is None:
+            chain = object.__new__(cls)
+            cls._cache[key] = chain
+        return chain
+
+    def __init__(self, table, name):
+        self.name = name
+        self.table = table
+
+    @property
+    def rules(self):
+        data = self.table._chain(self.name)
+        if data is None:
+            return []
+        make = self.table._rule_class._from_save
+        return [make(spec, tuple(ctr or (0, 0)), self) for spec, ctr in data.rules]
+
+    def append_rule(self, rule):
+        rule.final_check()
+        self.table.append_entry(self.name, rule)
+
+    def insert_rule(self, rule, position=0):
+        rule.final_check()
+        self.table.insert_entry(self.name, rule, position)
+
+    def replace_rule(self, rule, position=0):
+        self.table.replace_entry(self.name, rule, position)
+
+    def delete_rule(self, rule):
+        rule.final_check()
+        self.table.delete_entry(self.name, rule)
+
+    def flush(self):
+        self.table.flush_entries(self.name)
+
+    def delete(self):
+        self.table.delete_chain(self.name)
+
+    def rename(self, new_name):
+        # As python-iptables: the object keeps its old name.
+        self.table.rename_chain(self.name, new_name)
+
+    def zero_counters(self):
+        self.table.zero_entries(self.name)
+
+    def set_policy(self, policy, counters=None):
+        self.table.set_policy(self.name, policy, counters)
+
+    def get_policy(self):
+        return self.table.get_policy(self.name)[0]
+
+    def get_counters(self):
+        return self.table.get_policy(self.name)[1]
+
+    def is_builtin(self):
+        return self.table.builtin_chain(self.name)
+
+    def get_target(self, rule):
+        t = rule.target
+        return None if t is None else t.name.encode()
+
+    def __repr__(self):
+        return "<Chain %s@%s>" % (self.name, self.table.name)
+
+
+class Policy:
+    """A built-in chain's policy; one object per name while referenced."""
+
+    ACCEPT = "ACCEPT"
+    DROP = "DROP"
+    QUEUE = "QUEUE"
+    RETURN = "RETURN"
+
+    _cache = weakref.WeakValueDictionary()
+
+    def __new__(cls, name):
+        policy = cls._cache.get(name)
+        if policy is None:
+            policy = object.__new__(cls)
+            policy.name = name
+            cls._cache[name] = policy
+        return policy
+
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return "<Policy %s>" % self.name
+
+
+class Table6(Table):
+    """An IPv6 table."""
+
+    nfproto = _registry.NFPROTO_IPV6
+    _rule_class = Rule6
+    _cache = {}
+    existing_table_names = {}
+
+
+def is_table_available(name, cls=Table):
+    if name in cls.existing_table_names:
+        return cls.existing_table_names[name]
+    try:
+        cls(name)
+        available = True
+    except IPTCError:
+        available = False
+    cls.existing_table_names[name] = available
+    return available
+
+
+def is_table6_available(name):
+    return is_table_available(name, Table6)
+
+
+def table_class(nfproto):
+    return Table6 if nfproto == _registry.NFPROTO_IPV6 else Table
+
+
+def available_tables(nfproto):
+    cls = table_class(nfproto)
+    return [cls(n) for n in cls.ALL if is_table_available(n, cls)]
+
+
+def chain_exists_anywhere(nfproto, name):
+    return any(t.is_chain(name) for t in available_tables(nfproto))
+
+
+_ = _POLICIES, _NOCHAIN

@@ -1,0 +1,427 @@
+"""`iptc.easy`: dict-based helpers (python-iptables 1.x), on pytables tables.
+
+Same functions and dict shapes as python-iptables' `iptc.easy`. Differences (see
+docs/MIGRATING.md): `batch_begin`/`batch_end` really batch (one transaction at `batch_end`),
+and `zero_table`/`zero_all` work.
+"""
+
+from ._ext import Match, Target
+from ._rule import Rule, Rule6
+from ._table import Chain, Policy, Table, Table6, commit_tables, is_table6_available, is_table_available
+from .errors import IPTCError
+
+_BATCH_MODE = False
+_batch_tables = set()
+
+
+def _table_cls(ipv6):
+    return Table6 if ipv6 else Table
+
+
+def _iptc_gettable(table, ipv6=False):
+    """The table, fresh: commits what is pending first unless a batch is open on it."""
+    t = _table_cls(ipv6)(table)
+    if (t.nfproto, t.name) in _batch_tables:
+        return t
+    if t._pending:
+        t.commit()
+    t._load()
+    return t
+
+
+def _iptc_getchain(table, chain, ipv6=False, raise_exc=True):
+    t = _iptc_gettable(table, ipv6)
+    if not t.is_chain(chain):
+        if raise_exc:
+            raise AttributeError("Table <%s> has no chain <%s>" % (table, chain))
+        return None
+    return Chain(t, chain)
+
+
+def _maybe(raise_exc, fn, *args):
+    try:
+        return fn(*args)
+    except Exception:
+        if raise_exc:
+            raise
+        return None
+
+
+# ----- tables and chains ---------------------------------------------------------------------
+
+def flush_all(ipv6=False):
+    for table in get_tables(ipv6):
+        flush_table(table, ipv6)
+
+
+def flush_table(table, ipv6=False, raise_exc=True):
+    return _maybe(raise_exc, lambda: (_iptc_gettable(table, ipv6).flush(), None)[1])
+
+
+def flush_chain(table, chain, ipv6=False, raise_exc=True):
+    return _maybe(raise_exc, lambda: (_iptc_getchain(table, chain, ipv6).flush(), None)[1])
+
+
+def zero_all(table=None, ipv6=False):
+    """Zeroes every chain of every available table (python-iptables' version always failed)."""
+    for name in get_tables(ipv6):
+        zero_table(name, ipv6)
+
+
+def zero_table(table, ipv6=False):
+    """Zeroes the counters of every chain of the table (python-iptables' version always failed)."""
+    t = _iptc_gettable(table, ipv6)
+    for chain in t.chains:
+        t.zero_entries(chain)
+
+
+def zero_chain(table, chain, ipv6=False):
+    _iptc_getchain(table, chain, ipv6).zero_counters()
+
+
+def has_chain(table, chain, ipv6=False):
+    return _iptc_gettable(table, ipv6).is_chain(chain)
+
+
+def has_rule(table, chain, rule_d, ipv6=False):
+    c = _iptc_getchain(table, chain, ipv6, raise_exc=False)
+    if c is None:
+        return False
+    return encode_iptc_rule(rule_d, ipv6) in c.rules
+
+
+def add_chain(table, chain, ipv6=False, raise_exc=True):
+    try:
+        _iptc_gettable(table, ipv6).create_chain(chain)
+    except IPTCError:
+        if raise_exc:
+            raise
+        return False
+    return True
+
+
+def add_rule(table, chain, rule_d, position=0, ipv6=False):
+    c = _iptc_getchain(table, chain, ipv6)
+    rule = encode_iptc_rule(rule_d, ipv6)
+    if position == 0:
+        c.append_rule(rule)
+    elif position > 0:
+        c.insert_rule(rule, position - 1)
+    else:
+        c.insert_rule(rule, max(0, len(c.rules) + position))
+
+
+def insert_rule(table, chain, rule_d, ipv6=False):
+    add_rule(table, chain, rule_d, 1, ipv6)
+
+
+def delete_chain(table, chain, ipv6=False, flush=False, raise_exc=True):
+    def run():
+        c = Chain(_iptc_gettable(table, ipv6), chain)
+        if flush:
+            c.flush()
+        c.delete()
+
+    return _maybe(raise_exc, run)
+
+
+def delete_rule(table, chain, rule_d, ipv6=False, raise_exc=True):
+    return _maybe(raise_exc, lambda: _iptc_getchain(table, chain, ipv6).delete_rule(
+        encode_iptc_rule(rule_d, ipv6)))
+
+
+def get_tables(ipv6=False):
+    check = is_table6_available if ipv6 else is_table_available
+    return [t for t in _table_cls(ipv6).ALL if check(t)]
+
+
+def get_chains(table, ipv6=False):
+    return [c.name for c in _iptc_gettable(table, ipv6).chains]
+
+
+def get_rule(table, chain, position=0, ipv6=False, raise_exc=True):
+    def run():
+        if position == 0:
+            return dump_chain(table, chain, ipv6)
+        rules = _iptc_getchain(table, chain, ipv6).rules
+        rule = rules[position - 1] if position > 0 else rules[position]
+        return decode_iptc_rule(rule, ipv6)
+
+    return _maybe(raise_exc, run)
+
+
+def replace_rule(table, chain, old_rule_d, new_rule_d, ipv6=False):
+    c = _iptc_getchain(table, chain, ipv6)
+    old = encode_iptc_rule(old_rule_d, ipv6)
+    index = c.rules.index(old)
+    c.replace_rule(encode_iptc_rule(new_rule_d, ipv6), index)
+
+
+def get_rule_counters(table, chain, rule_d, ipv6=False):
+    c = _iptc_getchain(table, chain, ipv6)
+    rule = encode_iptc_rule(rule_d, ipv6)
+    for r in c.rules:
+        if r == rule:
+            return r.get_counters()
+    raise AttributeError("Chain <%s@%s> has no rule <%s>" % (chain, table, rule_d))
+
+
+def get_rule_position(table, chain, rule_d, ipv6=False):
+    c = _iptc_getchain(table, chain, ipv6)
+    return c.rules.index(encode_iptc_rule(rule_d, ipv6))
+
+
+def test_rule(rule_d, ipv6=False):
+    try:
+        encode_iptc_rule(rule_d, ipv6)
+        return True
+    except Exception:
+        return False
+
+
+def test_match(name, value, ipv6=False):
+    try:
+        m = Match(Rule6() if ipv6 else Rule(), name)
+        if isinstance(value, dict):
+            for k, v in value.items():
+                m.set_parameter(k, v)
+        else:
+            m.set_parameter(name, value)
+        return True
+    except Exception:
+        return False
+
+
+def test_target(name, value, ipv6=False):
+    try:
+        t = Target(Rule6() if ipv6 else Rule(), name)
+        for k, v in value.items():
+            t.set_parameter(k, v)
+        return True
+    except Exception:
+        return False
+
+
+def get_policy(table, chain, ipv6=False):
+    return Chain(_iptc_gettable(table, ipv6), chain).get_policy().name
+
+
+def set_policy(table, chain, policy="ACCEPT", ipv6=False):
+    name = policy.name if isinstance(policy, Policy) else policy
+    Chain(_iptc_gettable(table, ipv6), chain).set_policy(name)
+
+
+def dump_all(ipv6=False):
+    return {t: dump_table(t, ipv6) for t in get_tables(ipv6)}
+
+
+def dump_table(table, ipv6=False):
+    t = _iptc_gettable(table, ipv6)
+    return {c.name: [decode_iptc_rule(r, ipv6) for r in c.rules] for c in t.chains}
+
+
+def dump_chain(table, chain, ipv6=False):
+    return [decode_iptc_rule(r, ipv6) for r in _iptc_getchain(table, chain, ipv6).rules]
+
+
+# ----- batches -------------------------------------------------------------------------------
+
+def batch_begin(table=None, ipv6=False):
+    """Starts a batch: changes to the table(s) are buffered until `batch_end`."""
+    names = [table] if table is not None else get_tables(ipv6)
+    for name in names:
+        t = _table_cls(ipv6)(name)
+        t.autocommit = False
+        _batch_tables.add((t.nfproto, t.name))
+
+
+def batch_end(table=None, ipv6=False):
+    """Commits the batch as one transaction and turns autocommit back on."""
+    names = [table] if table is not None else get_tables(ipv6)
+    tables = [_table_cls(ipv6)(name) for name in names]
+    try:
+        commit_tables(tables)
+    finally:
+        for t in tables:
+            _batch_tables.discard((t.nfproto, t.name))
+            t.autocommit = True
+
+
+def batch_add_chains(table, chains, ipv6=False, flush=True):
+    t = _iptc_gettable(table, ipv6)
+    was = t.autocommit
+    t.autocommit = False
+    try:
+        for chain in chains:
+            if not t.is_chain(chain):
+                t.create_chain(chain)
+            elif flush:
+                t.flush_entries(chain)
+        t.commit()
+    finally:
+        t.autocommit = was
+
+
+def batch_delete_chains(table, chains, ipv6=False):
+    t = _iptc_gettable(table, ipv6)
+    was = t.autocommit
+    t.autocommit = False
+    try:
+        for chain in chains:
+            if t.is_chain(chain):
+                t.flush_entries(chain)
+                t.delete_chain(chain)
+        t.commit()
+    finally:
+        t.autocommit = was
+
+
+def batch_add_rules(table, batch_rules, ipv6=False):
+    t = _iptc_gettable(table, ipv6)
+    was = t.autocommit
+    t.autocommit = False
+    try:
+        for chain, rule_d, position in batch_rules:
+            c = Chain(t, chain)
+            rule = encode_iptc_rule(rule_d, ipv6)
+            if position == 0:
+                c.append_rule(rule)
+            elif position > 0:
+                c.insert_rule(rule, position - 1)
+            else:
+                c.insert_rule(rule, len(c.rules) + position)
+        t.commit()
+    finally:
+        t.autocommit = was
+
+
+def batch_delete_rules(table, batch_rules, ipv6=False, raise_exc=True):
+    t = _iptc_gettable(table, ipv6)
+    was = t.autocommit
+    t.autocommit = False
+    try:
+        for chain, rule_d in batch_rules:
+            Chain(t, chain).delete_rule(encode_iptc_rule(rule_d, ipv6))
+        t.commit()
+    except Exception:
+        t._pending = []
+        t._stale = True
+        if raise_exc:
+            raise
+    finally:
+        t.autocommit = was
+
+
+# ----- rule dicts ----------------------------------------------------------------------------
+
+def _clean(value):
+    if isinstance(value, dict):
+        return {k: _clean(v) for k, v in value.items()}
+    if isinstance(value, list):
+        if len(value) == 1:
+            return value[0]
+        if not value:
+            return ""
+    return value
+
+
+def _mask_bits(mask):
+    return sum(bin(int(octet)).count("1") for octet in mask.split("."))
+
+
+def decode_iptc_rule(iptc_rule, ipv6=False):
+    if not ipv6 and isinstance(iptc_rule, Rule6):
+        raise AttributeError("'Rule6' object has no attribute 'fragment'")
+    d = {}
+    for key, default in (("src", "0.0.0.0/0.0.0.0"), ("dst", "0.0.0.0/0.0.0.0")):
+        value = getattr(iptc_rule, key)
+        if ipv6:
+            if value != "::/0":
+                d[key] = value
+        elif value != default:
+            addr, _, mask = value.partition("/")
+            d[key] = "%s/%d" % (addr, _mask_bits(mask))
+    if iptc_rule.protocol != "ip":
+        d["protocol"] = iptc_rule.protocol
+    if iptc_rule.in_interface is not None:
+        d["in-interface"] = iptc_rule.in_interface
+    if iptc_rule.out_interface is not None:
+        d["out-interface"] = iptc_rule.out_interface
+    if not ipv6 and iptc_rule.fragment:
+        d["fragment"] = True
+    for m in iptc_rule.matches:
+        params = _clean(m.get_all_parameters())
+        if m.name in d:
+            if not isinstance(d[m.name], list):
+                d[m.name] = [d[m.name]]
+            d[m.name].append(params)
+        else:
+            d[m.name] = params
+    t = iptc_rule.target
+    if t is not None and t.name:
+        params = _clean(t.get_all_parameters())
+        if t.goto:
+            d["target"] = {"goto": t.name}
+        elif params:
+            d["target"] = {t.name: params}
+        else:
+            d["target"] = t.name
+    d["counters"] = iptc_rule.counters
+    return d
+
+
+def encode_iptc_rule(rule_d, ipv6=False):
+    rule = Rule6() if ipv6 else Rule()
+    rule_d.setdefault("target", "")
+    for key in ("src", "dst", "protocol"):
+        if key in rule_d:
+            setattr(rule, key, rule_d[key])
+    if "in-interface" in rule_d:
+        rule.in_interface = rule_d["in-interface"]
+    if "out-interface" in rule_d:
+        rule.out_interface = rule_d["out-interface"]
+    if not ipv6 and "fragment" in rule_d:
+        rule.fragment = rule_d["fragment"]
+    for key, value in rule_d.items():
+        if key in ("src", "dst", "protocol", "in-interface", "out-interface", "fragment"):
+            continue
+        try:
+            if key == "counters":
+                rule.counters = value
+            elif key == "target":
+                _encode_target(rule, value)
+            else:
+                _encode_match(rule, key, value)
+        except Exception:
+            # python-iptables drops what it cannot encode here; so do we.
+            pass
+    return rule
+
+
+def _encode_target(rule, value):
+    if isinstance(value, str):
+        rule.create_target(value)
+    elif isinstance(value, dict):
+        name, params = next(iter(value.items()))
+        if name == "goto":
+            rule.create_target(params, goto=True)
+        else:
+            t = rule.create_target(name)
+            for k, v in params.items():
+                t.set_parameter(k, v)
+
+
+def _encode_match(rule, name, value):
+    if isinstance(value, (list, tuple)):
+        for item in value:
+            _encode_match(rule, name, item)
+        return
+    m = rule.create_match(name)
+    if isinstance(value, dict):
+        for k, v in value.items():
+            m.set_parameter(k, v)
+    else:
+        m.set_parameter(name, value)
+
+
+_ = Match, Target
