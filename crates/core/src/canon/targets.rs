@@ -56,7 +56,16 @@ const EXTENSIONS: &[&str] = &[
 
 const NO_OPTS: &[Opt] = &[];
 const REJECT_OPTS: &[Opt] = &[opt(&["reject-with"], One, false)];
-const CT_OPTS: &[Opt] = &[opt(&["notrack"], Zero, false), opt(&["zone"], One, false)];
+const CT_OPTS: &[Opt] = &[
+    opt(&["notrack"], Zero, false),
+    opt(&["zone"], One, false),
+    opt(&["helper"], One, false),
+    opt(&["ctevents"], One, false),
+    opt(&["expevents"], One, false),
+    opt(&["zone-orig"], One, false),
+    opt(&["zone-reply"], One, false),
+    opt(&["timeout"], One, false),
+];
 const DSCP_OPTS: &[Opt] = &[
     opt(&["set-dscp"], One, false),
     opt(&["set-dscp-class"], One, false),
@@ -211,13 +220,28 @@ const LEVELS: [(&str, u8); 9] = [
 ];
 
 /// A free-text prefix: iptables refuses empty ones and those over `max` characters.
-fn prefix(o: &Opts, name: &str, s: &str, max: usize) -> Result<Result<String, String>, CanonError> {
+fn prefix(
+    o: &Opts,
+    name: &str,
+    s: &str,
+    max: Option<usize>,
+) -> Result<Result<String, String>, CanonError> {
     if s.is_empty() {
         return Err(o.err(name, "Argument must have a minimum length of 1 characters"));
     }
-    if s.len() > max {
-        return Err(o.err(name, format!("Maximum prefix length {max} for --{name}")));
-    }
+    // LOG keeps the first `max` bytes of a longer prefix on both backends; for NFLOG only
+    // legacy cuts it (`max` = None: ask iptables).
+    let s = if s.len() > max.unwrap_or(usize::MAX) {
+        let max = max.unwrap_or(usize::MAX);
+        if !s.is_ascii() {
+            return Ok(Err("long non-ASCII prefix".into()));
+        }
+        &s[..max]
+    } else if max.is_none() && s.len() > 63 {
+        return Ok(Err("long NFLOG prefix (backends differ)".into()));
+    } else {
+        s
+    };
     if s.chars().any(|c| c.is_control()) {
         return Ok(Err("control characters in a prefix".into()));
     }
@@ -226,7 +250,7 @@ fn prefix(o: &Opts, name: &str, s: &str, max: usize) -> Result<Result<String, St
 
 fn log(_ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
     if let Some(g) = o.take("log-prefix") {
-        match prefix(o, "log-prefix", g.arg(), 29)? {
+        match prefix(o, "log-prefix", g.arg(), Some(29))? {
             Ok(p) => out.one("log-prefix", false, p),
             Err(w) => return unknown(w),
         }
@@ -267,20 +291,25 @@ const NFLOG_OPTS: &[Opt] = &[
     opt(&["nflog-group"], One, false),
     opt(&["nflog-size"], One, false),
     opt(&["nflog-threshold"], One, false),
+    opt(&["nflog-range"], One, false),
 ];
 
 fn nflog(_ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
+    if o.has("nflog-range") {
+        return unknown("--nflog-range (legacy prints it, nft drops it)");
+    }
     // --nflog-range is printed by legacy and dropped by nft: not one canonical form.
     if let Some(g) = o.take("nflog-prefix") {
-        match prefix(o, "nflog-prefix", g.arg(), 63)? {
+        match prefix(o, "nflog-prefix", g.arg(), None)? {
             Ok(p) => out.one("nflog-prefix", false, p),
             Err(w) => return unknown(w),
         }
     }
+    // The group is printed when not 0; size and threshold whenever given.
     for (name, default, max) in [
         ("nflog-group", 0, 65535),
         ("nflog-size", u64::MAX, u32::MAX as u64),
-        ("nflog-threshold", 1, 65535),
+        ("nflog-threshold", u64::MAX, 65535),
     ] {
         let Some(g) = o.take(name) else { continue };
         let Some(v) = decimal(g.arg(), max) else {
@@ -616,12 +645,7 @@ fn tcpmss(_ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
                 "TCPMSS target: At least one parameter is required",
             ))
         }
-        (Some(_), Some(_)) => {
-            return Err(o.err(
-                "clamp-mss-to-pmtu",
-                "TCPMSS target: Only one option may be specified",
-            ))
-        }
+        (Some(_), Some(_)) => return unknown("--set-mss with --clamp-mss-to-pmtu"),
     }
     done()
 }
@@ -662,6 +686,18 @@ fn nfqueue(_ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
 }
 
 fn ct(_ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
+    for other in [
+        "helper",
+        "ctevents",
+        "expevents",
+        "zone-orig",
+        "zone-reply",
+        "timeout",
+    ] {
+        if o.has(other) {
+            return unknown(format!("--{other}"));
+        }
+    }
     match (o.take("notrack"), o.take("zone")) {
         (Some(_), None) => out.flag("notrack"),
         (None, Some(z)) => match decimal(z.arg(), 65535) {

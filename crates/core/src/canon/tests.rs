@@ -180,3 +180,20 @@ fn targets() {
         "-j CLASSIFY --set-class 0001:0010"
     );
 }
+
+#[test]
+fn options_go_to_the_extension_iptables_gives_them_to() {
+    assert_eq!(
+        v4("-m comment --comment x -p tcp --dport 22 -j ACCEPT"),
+        "-p tcp -m comment --comment x -m tcp --dport 22 -j ACCEPT"
+    );
+    assert_eq!(
+        v4("-m mark --mark 1 -m comment --comment x --mark 2"),
+        "ERROR: match mark --mark: option \"--mark\" can only be used once."
+    );
+    assert_eq!(
+        v4("-m mark -m comment --comment x --mark 2"),
+        "-m mark --mark 0x2 -m comment --comment x"
+    );
+    assert!(v4("-p tcp -m tcp --sport 1 -m tcp --dport 2").starts_with("UNKNOWN"));
+}

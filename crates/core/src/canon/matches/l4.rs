@@ -47,9 +47,21 @@ fn require_protocol(
 fn ports(o: &mut Opts, out: &mut Out, protocol: u8) -> Res {
     for name in ["sport", "dport"] {
         let Some(g) = o.take(name) else { continue };
+        // The udp parser wraps numbers over 65535 instead of refusing them.
+        if protocol == proto::UDP
+            && g.arg()
+                .split(':')
+                .any(|p| p.len() > 5 && p.bytes().all(|b| b.is_ascii_digit()))
+        {
+            return unknown("udp port over 65535");
+        }
         match parse_range(g.arg(), protocol, ':') {
+            Port2::Ok(0, 65535) if g.inverted => {
+                // Legacy prints `-m tcp`, nft drops the match: no single form.
+                return unknown("inverted full port range");
+            }
             Port2::Ok(a, b) => {
-                if a != 0 || b != 65535 || g.inverted {
+                if a != 0 || b != 65535 {
                     out.one(name, g.inverted, range_text(a, b));
                 }
             }
@@ -107,9 +119,10 @@ fn tcp(ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
         let Some(n) = decimal(g.arg(), 255) else {
             return unknown(format!("tcp-option value {:?}", g.arg()));
         };
-        if n != 0 || g.inverted {
-            out.one("tcp-option", g.inverted, n.to_string());
+        if n == 0 {
+            return Err(o.err("tcp-option", format!("Bad TCP option \"{}\"", g.arg())));
         }
+        out.one("tcp-option", g.inverted, n.to_string());
     }
     let syn = o.take("syn");
     let flags = o.take("tcp-flags");
@@ -125,7 +138,11 @@ fn tcp(ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
         ),
         (None, None) => return done(),
     };
-    if mask != 0 || inv {
+    if mask == 0 && inv {
+        // Legacy keeps `! --tcp-flags NONE NONE`, nft drops the match: no single form.
+        return unknown("inverted empty tcp-flags");
+    }
+    if mask != 0 {
         out.push("tcp-flags", inv, &[&flags_text(mask), &flags_text(cmp)]);
     }
     done()

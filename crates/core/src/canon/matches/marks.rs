@@ -154,15 +154,18 @@ fn comment(_ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
     let Some(g) = o.take("comment") else {
         return Err(o.err("comment", "option \"--comment\" must be specified"));
     };
-    if g.arg().len() > 255 {
-        return Err(o.err(
-            "comment",
-            "Argument must have a maximum length of 255 characters",
-        ));
-    }
     if g.arg().chars().any(|c| c.is_control()) {
         return unknown("control characters in a comment");
     }
-    out.one("comment", false, save_string(g.arg()));
+    // iptables keeps the first 255 bytes of a longer comment.
+    let text = if g.arg().len() > 255 {
+        if !g.arg().is_ascii() {
+            return unknown("long non-ASCII comment");
+        }
+        &g.arg()[..255]
+    } else {
+        g.arg()
+    };
+    out.one("comment", false, save_string(text));
     done()
 }

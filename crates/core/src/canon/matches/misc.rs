@@ -521,7 +521,12 @@ fn statistic(_ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
                     Some(v) if v < every => v,
                     _ => return unknown(format!("packet {:?}", p.arg())),
                 },
-                None => 0,
+                None => {
+                    return Err(o.err(
+                        "every",
+                        "statistic: option \"--every\" also requires \"--packet\".",
+                    ))
+                }
             };
             out.one("mode", false, "nth");
             out.one("every", e.inverted, every.to_string());

@@ -66,6 +66,12 @@ fn lookup(name: &str) -> Option<Def> {
     })
 }
 
+/// Whether match `name` takes option `--opt` (None: the match is not modelled).
+pub(crate) fn accepts(name: &str, opt: &str) -> Option<bool> {
+    let def = lookup(name)?;
+    Some(def.unmodelled.contains(&opt) || def.opts.iter().any(|o| o.names.contains(&opt)))
+}
+
 pub(crate) fn canonical(ctx: &Ctx, m: &MatchSpec) -> Result<Canon<MatchSpec>, CanonError> {
     let Some(def) = lookup(&m.name) else {
         return Ok(Canon::Unknown(format!("match {} is not modelled", m.name)));

@@ -37,6 +37,11 @@ fn parse_rate(s: &str) -> Option<(u64, u64)> {
 /// The rate iptables prints for a period of `avg` (in units of 1/`scale` second), picking the
 /// coarsest unit that still divides well — so `60/min` prints `1/sec`.
 fn rate_text(avg: u64, scale: u64) -> String {
+    rate_and_unit(avg, scale).0
+}
+
+/// [`rate_text`] and the printed unit in seconds.
+fn rate_and_unit(avg: u64, scale: u64) -> (String, u64) {
     let rates = [
         ("day", scale * 86400),
         ("hour", scale * 3600),
@@ -51,7 +56,10 @@ fn rate_text(avg: u64, scale: u64) -> String {
         }
         i += 1;
     }
-    format!("{}/{}", rates[i - 1].1 / avg, rates[i - 1].0)
+    (
+        format!("{}/{}", rates[i - 1].1 / avg, rates[i - 1].0),
+        rates[i - 1].1 / scale,
+    )
 }
 
 pub(crate) const LIMIT: Def = Def {
@@ -80,13 +88,19 @@ fn limit(_ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
         }
     };
     out.one("limit", false, rate_text(avg, LIMIT_SCALE));
+    let mut burst = 5;
     if let Some(g) = o.take("limit-burst") {
         let Some(b) = decimal(g.arg(), 10_000) else {
             return unknown(format!("burst {:?}", g.arg()));
         };
+        burst = b;
         if b != 5 {
             out.one("limit-burst", false, b.to_string());
         }
+    }
+    // The legacy kernel refuses when avg × burst overflows 32 bits; nft accepts.
+    if avg * burst > u32::MAX as u64 {
+        return unknown("slow rate with a large burst (backends differ)");
     }
     done()
 }
@@ -134,7 +148,12 @@ fn hashlimit(ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
     if avg == 0 {
         return unknown("very fast rate");
     }
-    out.one(rate_opt, false, rate_text(avg, SCALE));
+    let (rate, unit) = rate_and_unit(avg, SCALE);
+    out.one(rate_opt, false, rate);
+    // Without --hashlimit-htable-expire the table expires after the written rate's unit;
+    // iptables-save prints the expiry unless it equals the printed rate's unit.
+    let expire_default = mult * 1000;
+    let quantum = unit * 1000;
     let burst = match o.take("hashlimit-burst") {
         Some(b) => match decimal(b.arg(), 10_000) {
             Some(v) => v,
@@ -168,11 +187,15 @@ fn hashlimit(ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
         ("hashlimit-htable-size", 0),
         ("hashlimit-htable-max", 0),
         ("hashlimit-htable-gcinterval", 1000),
-        ("hashlimit-htable-expire", 10_000),
+        ("hashlimit-htable-expire", quantum),
     ] {
-        let Some(g) = o.take(opt) else { continue };
-        let Some(v) = decimal(g.arg(), u32::MAX as u64) else {
-            return unknown(format!("--{opt} {:?}", g.arg()));
+        let v = match o.take(opt) {
+            Some(g) => match decimal(g.arg(), u32::MAX as u64) {
+                Some(v) => v,
+                None => return unknown(format!("--{opt} {:?}", g.arg())),
+            },
+            None if opt == "hashlimit-htable-expire" => expire_default,
+            None => continue,
         };
         if v != default {
             out.one(opt, false, v.to_string());
@@ -221,6 +244,7 @@ fn connlimit(ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
     };
     let full = if ctx.family == Family::V4 { 32 } else { 128 };
     let mask = match o.take("connlimit-mask") {
+        // iptables clamps a longer mask rather than refusing it: leave that to iptables.
         Some(m) => match decimal(m.arg(), full) {
             Some(v) => v,
             None => return unknown(format!("mask {:?}", m.arg())),
