@@ -11,7 +11,7 @@ use pytables_core::diff::diff;
 use pytables_core::ops::{apply as apply_op, WhitespaceCanon};
 use pytables_core::restore::{empty_table, print_restore, Block, Command, RuleRef};
 use pytables_core::save::parse_save;
-use pytables_core::{Family, Rule, Table};
+use pytables_core::{Backend, Family, Rule, Table};
 
 use crate::canon;
 use crate::error::{CliError, Result};
@@ -26,7 +26,7 @@ pub fn run(
     out: &mut impl Write,
 ) -> Result<()> {
     let text = read_input(file)?;
-    let wanted = read_ruleset(family, &text, &file.display().to_string())?;
+    let wanted = read_ruleset(family, client.backend(), &text, &file.display().to_string())?;
     let mut script = String::new();
     let mut plan = |c: &mut Client| -> Result<Vec<Op>> {
         let current = current_tables(c, family)?;
@@ -64,17 +64,33 @@ fn read_input(file: &Path) -> Result<String> {
 
 /// Parses the file and puts every rule in canonical form, so it compares equal to the kernel's
 /// text; a rule iptables would refuse fails here, before anything is sent.
-pub fn read_ruleset(family: Family, text: &str, name: &str) -> Result<Vec<Table>> {
+pub fn read_ruleset(
+    family: Family,
+    backend: Backend,
+    text: &str,
+    name: &str,
+) -> Result<Vec<Table>> {
     let mut tables = parse_save(text).map_err(|e| CliError::Usage(format!("{name}: {e}")))?;
     for t in &mut tables {
+        // Each rule alone first, for an error that names its chain and number; the ones iptables
+        // must judge are then asked in one run per table.
+        let mut specs = Vec::new();
         for c in &mut t.chains {
             c.counters = None;
             for (i, r) in c.rules.iter_mut().enumerate() {
                 r.counters = None;
-                r.spec = canon::canonical(family, &t.name, &r.spec).map_err(|e| {
+                canon::check_syntax(family, &t.name, &r.spec).map_err(|e| {
                     CliError::Usage(format!("{name}: chain {} rule {}: {e}", c.name, i + 1))
                 })?;
+                specs.push(r.spec.clone());
             }
+        }
+        let refs: Vec<&str> = specs.iter().map(String::as_str).collect();
+        let canonical = canon::canonical_all(family, backend, &t.name, &refs)
+            .map_err(|e| CliError::Usage(format!("{name}: {e}")))?;
+        let mut next = canonical.into_iter();
+        for r in t.chains.iter_mut().flat_map(|c| c.rules.iter_mut()) {
+            r.spec = next.next().expect("one answer per rule");
         }
     }
     Ok(tables)
@@ -355,7 +371,7 @@ COMMIT
     #[test]
     fn ops_turn_the_state_into_the_file_and_again_into_nothing() {
         let current = parse_save(CURRENT).unwrap();
-        let wanted = read_ruleset(Family::V4, FILE, "test").unwrap();
+        let wanted = read_ruleset(Family::V4, Backend::Legacy, FILE, "test").unwrap();
         let blocks = diff(&current, &wanted);
         let ops = to_ops(Family::V4, &current, &blocks).unwrap();
         let after = play(&current, &ops);
@@ -375,7 +391,7 @@ COMMIT
     #[test]
     fn noflush_adds_only_what_is_missing() {
         let current = parse_save(CURRENT).unwrap();
-        let wanted = read_ruleset(Family::V4, FILE, "test").unwrap();
+        let wanted = read_ruleset(Family::V4, Backend::Legacy, FILE, "test").unwrap();
         let target = merged(&current, &wanted);
         let f = &target[0];
         assert!(f.chain("OLD").is_some(), "chains not in the file stay");
@@ -403,6 +419,7 @@ COMMIT
     fn bad_lines_name_file_line_and_rule() {
         let e = read_ruleset(
             Family::V4,
+            Backend::Legacy,
             "*filter\n:INPUT ACCEPT [0:0]\n-A INPUT -p tcp --dport 99999 -j ACCEPT\nCOMMIT\n",
             "f.rules",
         )
@@ -413,6 +430,12 @@ COMMIT
             "{msg}"
         );
         assert_eq!(e.exit_code(), 2);
-        assert!(read_ruleset(Family::V4, "*filter\n-A INPUT\nCOMMIT\n", "f").is_err());
+        assert!(read_ruleset(
+            Family::V4,
+            Backend::Legacy,
+            "*filter\n-A INPUT\nCOMMIT\n",
+            "f"
+        )
+        .is_err());
     }
 }

@@ -9,22 +9,79 @@
 
 use pytables_core::canon::{canonical_rule_in, Canon, CanonError, Part};
 use pytables_core::rule::{implicit_match_name, MatchSpec, RuleSpec};
-use pytables_core::Family;
+use pytables_core::{Backend, Family};
+use pytables_probe::{ProbeError, Prober};
 
 use crate::error::CliError;
 
 /// The canonical text of `spec` for a rule of `table`, or the reason iptables would refuse it.
-pub fn canonical(family: Family, table: &str, spec: &str) -> Result<String, CliError> {
-    let bad =
-        |e: &dyn std::fmt::Display| CliError::Usage(format!("table {table}: rule {spec:?}: {e}"));
-    let mut rule = RuleSpec::parse(spec).map_err(|e| bad(&e))?;
+/// `backend` is the server's: rules the normaliser does not model are asked of its iptables.
+pub fn canonical(
+    family: Family,
+    backend: Backend,
+    table: &str,
+    spec: &str,
+) -> Result<String, CliError> {
+    Ok(canonical_all(family, backend, table, &[spec])?.remove(0))
+}
+
+/// [`canonical`] for many rules of one table; the ones the normaliser does not model go to
+/// iptables in one probe run.
+pub fn canonical_all(
+    family: Family,
+    backend: Backend,
+    table: &str,
+    specs: &[&str],
+) -> Result<Vec<String>, CliError> {
+    let bad = |spec: &str, e: &dyn std::fmt::Display| {
+        CliError::Usage(format!("table {table}: rule {spec:?}: {e}"))
+    };
+    let mut out = Vec::with_capacity(specs.len());
+    // (index into out, text to ask iptables about)
+    let mut ask: Vec<(usize, String)> = Vec::new();
+    for spec in specs {
+        match normalise(family, table, spec).map_err(|e| bad(spec, &e))? {
+            Canon::Known(text) => out.push(text),
+            Canon::Unknown(text) => {
+                ask.push((out.len(), text.clone()));
+                out.push(text);
+            }
+        }
+    }
+    if ask.is_empty() {
+        return Ok(out);
+    }
+    let texts: Vec<&str> = ask.iter().map(|(_, t)| t.as_str()).collect();
+    let answers = Prober::global(backend).canonical(family, table, &texts);
+    for ((i, _), answer) in ask.iter().zip(answers) {
+        match answer {
+            Ok(text) => out[*i] = text,
+            Err(ProbeError::Refused { message, .. }) => {
+                return Err(bad(specs[*i], &format!("iptables: {message}")))
+            }
+            // iptables cannot be run here (not root …): keep the parsed form; the server
+            // canonicalises what it stores.
+            Err(_) => {}
+        }
+    }
+    Ok(out)
+}
+
+/// Ok unless the spec does not parse or the normaliser knows iptables refuses it.
+pub fn check_syntax(family: Family, table: &str, spec: &str) -> Result<(), String> {
+    normalise(family, table, spec).map(|_| ())
+}
+
+/// The canonical text when the normaliser knows it, else `Unknown(parsed-and-reprinted text)`.
+fn normalise(family: Family, table: &str, spec: &str) -> Result<Canon<String>, String> {
+    let mut rule = RuleSpec::parse(spec).map_err(|e| e.to_string())?;
     loop {
         match canonical_rule_in(family, Some(table), &rule) {
-            Ok(Canon::Known(r)) => return Ok(r.to_spec_string()),
-            Ok(Canon::Unknown(_)) => return Ok(rule.to_spec_string()),
+            Ok(Canon::Known(r)) => return Ok(Canon::Known(r.to_spec_string())),
+            Ok(Canon::Unknown(_)) => return Ok(Canon::Unknown(rule.to_spec_string())),
             Err(e) => match to_protocol_match(&rule, &e) {
                 Some(fixed) => rule = fixed,
-                None => return Err(bad(&e)),
+                None => return Err(e.to_string()),
             },
         }
     }
@@ -69,54 +126,38 @@ fn to_protocol_match(rule: &RuleSpec, e: &CanonError) -> Option<RuleSpec> {
     Some(fixed)
 }
 
-/// Canonical text when the spec has one, else the spec as given (for rules the kernel printed,
-/// which are canonical already).
-pub fn key(family: Family, table: &str, spec: &str) -> String {
-    canonical(family, table, spec).unwrap_or_else(|_| spec.to_string())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn v4(spec: &str) -> Result<String, CliError> {
+        canonical(Family::V4, Backend::Legacy, "filter", spec)
+    }
+
     #[test]
     fn user_written_rules_meet_their_saved_form() {
-        assert_eq!(
-            canonical(
-                Family::V4,
-                "filter",
-                "-p tcp --dport 22 -s 10.0.0.1 -j ACCEPT"
-            )
-            .unwrap(),
-            "-s 10.0.0.1/32 -p tcp -m tcp --dport 22 -j ACCEPT"
-        );
         let saved = "-s 10.0.0.1/32 -p tcp -m tcp --dport 22 -j ACCEPT";
-        assert_eq!(key(Family::V4, "filter", saved), saved);
+        assert_eq!(
+            v4("-p tcp --dport 22 -s 10.0.0.1 -j ACCEPT").unwrap(),
+            saved
+        );
+        assert_eq!(v4(saved).unwrap(), saved);
     }
 
     #[test]
     fn options_go_to_the_protocol_match_like_iptables() {
         assert_eq!(
-            canonical(
-                Family::V4,
-                "filter",
-                "-m state --state NEW -p tcp --dport 22 -j ACCEPT"
-            )
-            .unwrap(),
+            v4("-m state --state NEW -p tcp --dport 22 -j ACCEPT").unwrap(),
             "-p tcp -m state --state NEW -m tcp --dport 22 -j ACCEPT"
         );
-        assert!(canonical(
-            Family::V4,
-            "filter",
-            "-m state --state NEW --dport 22 -j ACCEPT"
-        )
-        .is_err());
+        assert!(v4("-m state --state NEW --dport 22 -j ACCEPT").is_err());
     }
 
     #[test]
     fn refusals_name_table_and_rule() {
-        let e = canonical(Family::V4, "filter", "-p tcp --dport 99999 -j ACCEPT").unwrap_err();
-        let msg = e.to_string();
+        let msg = v4("-p tcp --dport 99999 -j ACCEPT")
+            .unwrap_err()
+            .to_string();
         assert!(msg.contains("filter") && msg.contains("99999"), "{msg}");
     }
 }

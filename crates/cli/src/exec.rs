@@ -6,7 +6,7 @@ use std::io::Write;
 use pytables_client::{Client, CommitReply, Op, Transaction};
 use pytables_core::model::Table;
 use pytables_core::save::parse_save;
-use pytables_core::{Family, Rule};
+use pytables_core::{Backend, Family, Rule};
 
 use crate::canon;
 use crate::error::{CliError, Result};
@@ -43,6 +43,7 @@ pub fn run(
     out: &mut impl Write,
 ) -> Result<()> {
     let inv = iptargs::parse(args)?;
+    let backend = client.backend();
     let family = match (inv.family, family) {
         (Some(Family::V4), Family::V6) => {
             return Err(CliError::Usage(
@@ -66,7 +67,7 @@ pub fn run(
         }
         _ => {
             commit_retrying(client, |c| {
-                let ops = ops_for(family, &inv, || load_table(c, family, &inv.table))?;
+                let ops = ops_for(family, backend, &inv, || load_table(c, family, &inv.table))?;
                 Ok(Transaction { ops })
             })?;
             Ok(())
@@ -101,6 +102,7 @@ pub fn load_table(client: &mut Client, family: Family, table: &str) -> Result<Ta
 /// chain (`-F`, `-X` without a chain).
 pub fn ops_for(
     family: Family,
+    backend: Backend,
     inv: &Invocation,
     snapshot: impl FnOnce() -> Result<Table>,
 ) -> Result<Vec<Op>> {
@@ -108,7 +110,7 @@ pub fn ops_for(
     let rule = |spec: &str, counters| -> Result<Rule> {
         // Send the canonical text where known, so the server's view equals the kernel's at once.
         Ok(Rule {
-            spec: canon::canonical(family, &table, spec)?,
+            spec: canon::canonical(family, backend, &table, spec)?,
             counters,
         })
     };
@@ -256,14 +258,10 @@ fn check(
     let c = t.chain(chain).ok_or_else(|| {
         CliError::Refused(format!("no chain {chain} in table {table} ({family})"))
     })?;
-    let held: Vec<String> = c
-        .rules
-        .iter()
-        .map(|r| canon::key(family, table, &r.spec))
-        .collect();
-    for spec in specs {
-        let want = canon::canonical(family, table, spec)?;
-        if !held.contains(&want) {
+    // The server's rules are iptables-save text: canonical already.
+    let specs: Vec<&str> = specs.iter().map(String::as_str).collect();
+    for want in canon::canonical_all(family, client.backend(), table, &specs)? {
+        if !c.rules.iter().any(|r| r.spec == want) {
             return Err(CliError::Refused(format!(
                 "rule not found in chain {chain} of table {table} ({family}): {want}"
             )));
@@ -280,7 +278,7 @@ mod tests {
         let words: Vec<String> = line.split_whitespace().map(String::from).collect();
         let inv = iptargs::parse(&words)?;
         let text = table.map(str::to_string);
-        ops_for(Family::V4, &inv, || {
+        ops_for(Family::V4, Backend::Legacy, &inv, || {
             let text = text.expect("this command should not need a snapshot");
             Ok(parse_save(&text).unwrap().remove(0))
         })

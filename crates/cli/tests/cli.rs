@@ -58,6 +58,8 @@ const COMMANDS: &[&str] = &[
     "-A INPUT -m mac --mac-source 00:11:22:33:44:55 -j ACCEPT",
     "-A INPUT -m length --length 1000: -j DROP",
     "-A INPUT -m pkttype --pkt-type broadcast -j DROP",
+    "-A INPUT -s localhost -p tcp --dport 25 -j ACCEPT",
+    "-A INPUT -m hashlimit --hashlimit-above 10/sec --hashlimit-mode srcip --hashlimit-name conn -j DROP",
     "-A INPUT -j LOGDROP",
     "-R INPUT 3 -p tcp --dport 23 -j DROP",
     "-D INPUT -s 192.168.0.0/24 -j ACCEPT",
@@ -106,6 +108,12 @@ const CHECKS: &[&str] = &[
     "-C INPUT -m comment --comment \"allow ssh from office\" -p tcp --dport 2222 -j ACCEPT",
     "-t nat -C POSTROUTING -o eth0 -j MASQUERADE",
     "-C NOSUCH -j ACCEPT",
+    // Host names and extensions the normaliser may not model: judged by iptables itself.
+    "-C INPUT -s localhost -p tcp --dport 25 -j ACCEPT",
+    "-C INPUT -p tcp --dport 139 -m recent --name badguy --set -j DROP",
+    "-C INPUT -m recent --name badguy --rcheck --seconds 60 -j DROP",
+    "-C INPUT -m recent --name badguy --rcheck --seconds 61 -j DROP",
+    "-C INPUT -m hashlimit --hashlimit-above 10/sec --hashlimit-mode srcip --hashlimit-name conn -j DROP",
 ];
 
 fn split_family(line: &str) -> (Family, &str) {
