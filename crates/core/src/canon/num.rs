@@ -26,6 +26,34 @@ pub(crate) fn decimal(s: &str, max: u64) -> Option<u64> {
     s.parse::<u64>().ok().filter(|v| *v <= max)
 }
 
+/// A number option's value as judged without iptables.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum Num {
+    Ok(u64),
+    /// A hex or octal form: some options read base 0, some base 10 — ask iptables.
+    Unknown,
+    /// Not a number, or out of range: iptables refuses it.
+    Bad,
+}
+
+/// Judges a decimal number up to `max`.
+pub(crate) fn uint(s: &str, max: u64) -> Num {
+    if s.is_empty()
+        || !s
+            .bytes()
+            .all(|b| b.is_ascii_hexdigit() || b == b'x' || b == b'X')
+    {
+        return Num::Bad;
+    }
+    if s.len() > 1 && s.starts_with('0') {
+        return Num::Unknown;
+    }
+    match decimal(s, max) {
+        Some(v) => Num::Ok(v),
+        None => Num::Bad,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -1,7 +1,8 @@
 //! Reading the options of one extension: aliases, argument counts, `!`, duplicates — and the
 //! builder for the options in the order iptables-save prints them.
 
-use super::{CanonError, Ext};
+use super::num::{uint, Num};
+use super::{Canon, CanonError, Ext};
 use crate::rule::{unquote, OptionArg};
 
 /// How many words an option takes.
@@ -128,6 +129,15 @@ impl Opts {
 
     pub fn err(&self, option: &str, message: impl Into<String>) -> CanonError {
         self.ext.error(Some(option), message.into())
+    }
+}
+
+/// A number option's value: Known, Unknown (hex/octal forms) or iptables' refusal.
+pub(crate) fn number(o: &Opts, opt: &str, s: &str, max: u64) -> Result<Canon<u64>, CanonError> {
+    match uint(s, max) {
+        Num::Ok(v) => Ok(Canon::Known(v)),
+        Num::Unknown => Ok(Canon::Unknown(format!("--{opt} {s:?}"))),
+        Num::Bad => Err(o.err(opt, format!("Bad value for \"--{opt}\" option: \"{s}\""))),
     }
 }
 

@@ -81,6 +81,7 @@ const HL_OPTS: &[Opt] = &[
     opt(&["hl-inc"], One, false),
 ];
 const CLASSIFY_OPTS: &[Opt] = &[opt(&["set-class"], One, false)];
+const CHECKSUM_OPTS: &[Opt] = &[opt(&["checksum-fill"], Zero, false)];
 const SET_OPTS: &[Opt] = &[opt(&["add-set"], Two, false), opt(&["del-set"], Two, false)];
 
 /// True for a name `-j` resolves to a built-in verdict or a target extension rather than a
@@ -118,6 +119,8 @@ fn lookup(name: &str) -> Option<Def> {
         "TTL" => d(TTL_OPTS, Some("mangle"), ttl),
         "HL" => d(HL_OPTS, Some("mangle"), hl),
         "CLASSIFY" => d(CLASSIFY_OPTS, None, classify),
+        "CHECKSUM" => d(CHECKSUM_OPTS, Some("mangle"), checksum),
+        "TRACE" => d(NO_OPTS, None, trace),
         "SET" => d(SET_OPTS, None, set),
         _ => return None,
     })
@@ -187,8 +190,21 @@ fn chain_jump(ext: Ext, t: &TargetSpec) -> Result<Canon<TargetSpec>, CanonError>
 pub(crate) fn rule_check(_ctx: &Ctx, rule: &RuleSpec) -> Option<String> {
     let t = rule.target.as_ref()?;
     if t.name == "TCPMSS" {
-        // Legacy's kernel wants a SYN flag match; nft does not check. Let iptables decide.
-        return Some("TCPMSS needs a backend-specific check".into());
+        // Legacy's kernel wants `-p tcp` and a tcp match that requires SYN; nft does not
+        // check. Without them the backends disagree: let iptables decide.
+        let syn_match = rule.matches.iter().any(|m| {
+            m.name == "tcp"
+                && m.options.iter().any(|o| {
+                    o.name == "tcp-flags" && !o.inverted && o.args[1].split(',').any(|f| f == "SYN")
+                })
+        });
+        let tcp = rule
+            .protocol
+            .as_ref()
+            .is_some_and(|p| !p.inverted && p.value == "tcp");
+        if !(syn_match && tcp) {
+            return Some("TCPMSS without a SYN match (backends differ)".into());
+        }
     }
     None
 }
@@ -774,9 +790,12 @@ fn ttl_like(ctx: &Ctx, o: &mut Opts, out: &mut Out, prefix: &str, family: Family
     let [g] = given.as_slice() else {
         return unknown("exactly one operation");
     };
-    match decimal(g.arg(), 255) {
-        Some(v) if v > 0 || g.name.ends_with("set") => out.one(g.name, false, v.to_string()),
-        _ => return unknown(format!("value {:?}", g.arg())),
+    match super::opts::number(o, g.name, g.arg(), 255)? {
+        Canon::Known(v) if v > 0 || g.name.ends_with("set") => {
+            out.one(g.name, false, v.to_string())
+        }
+        Canon::Known(_) => return unknown("decrement or increment by 0"),
+        Canon::Unknown(w) => return unknown(w),
     }
     done()
 }
@@ -787,6 +806,25 @@ fn ttl(ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
 
 fn hl(ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
     ttl_like(ctx, o, out, "hl", Family::V6)
+}
+
+fn trace(ctx: &Ctx, _o: &mut Opts, _out: &mut Out) -> Res {
+    // Legacy allows TRACE in raw only; nft anywhere.
+    if ctx.table.is_some_and(|t| t != "raw") {
+        return unknown("TRACE outside raw (backends differ)");
+    }
+    done()
+}
+
+fn checksum(_ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
+    if o.take("checksum-fill").is_none() {
+        return Err(o.err(
+            "checksum-fill",
+            "CHECKSUM target: Parameter --checksum-fill is required",
+        ));
+    }
+    out.flag("checksum-fill");
+    done()
 }
 
 fn classify(_ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {

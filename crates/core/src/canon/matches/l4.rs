@@ -155,6 +155,59 @@ fn udp(ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
     ports(o, out, proto::UDP)
 }
 
+pub(crate) const SCTP: Def = Def {
+    opts: &[
+        opt(&["sport", "source-port"], One, true),
+        opt(&["dport", "destination-port"], One, true),
+        opt(&["chunk-types"], Two, true),
+    ],
+    unmodelled: &[],
+    norm: sctp,
+};
+
+pub(crate) const DCCP: Def = Def {
+    opts: &[
+        opt(&["sport", "source-port"], One, true),
+        opt(&["dport", "destination-port"], One, true),
+    ],
+    unmodelled: &["dccp-types", "dccp-option"],
+    norm: dccp,
+};
+
+/// sctp and dccp print a port option whenever it was given, so the full range is not
+/// dropped as tcp/udp drop it; we only model ranges that are not the full one.
+fn flagged_ports(
+    ctx: &Ctx,
+    o: &mut Opts,
+    out: &mut Out,
+    want: u8,
+    label: &str,
+    lower: &str,
+) -> Res {
+    require_protocol(ctx, o, want, label, lower)?;
+    for name in ["sport", "dport"] {
+        let Some(g) = o.take(name) else { continue };
+        match parse_range(g.arg(), want, ':') {
+            Port2::Ok(0, 65535) => return unknown("full port range"),
+            Port2::Ok(a, b) => out.one(name, g.inverted, range_text(a, b)),
+            Port2::Unknown(w) => return unknown(w),
+            Port2::Err(e) => return Err(o.err(name, e)),
+        }
+    }
+    done()
+}
+
+fn sctp(ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
+    if o.has("chunk-types") {
+        return unknown("--chunk-types");
+    }
+    flagged_ports(ctx, o, out, proto::SCTP, "SCTP", "sctp")
+}
+
+fn dccp(ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
+    flagged_ports(ctx, o, out, proto::DCCP, "DCCP", "dccp")
+}
+
 pub(crate) const ICMP: Def = Def {
     opts: &[opt(&["icmp-type"], One, true)],
     unmodelled: &[],

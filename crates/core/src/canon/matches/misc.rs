@@ -2,8 +2,9 @@
 
 use super::{done, unknown, Def, Res};
 use crate::canon::addr::{format_addr, parse_host, Parsed};
-use crate::canon::num::decimal;
-use crate::canon::opts::{opt, Args::*, Opts, Out};
+use crate::canon::num::{decimal, uint, Num};
+use crate::canon::opts::{number, opt, Args::*, Opts, Out};
+use crate::canon::Canon;
 use crate::canon::Ctx;
 use crate::Family;
 
@@ -18,7 +19,10 @@ pub(crate) const IPRANGE: Def = Def {
 
 fn iprange(ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
     if o.is_empty() {
-        return unknown("no range");
+        return Err(o.err(
+            "src-range",
+            "iprange match: You must specify `--src-range' or `--dst-range'",
+        ));
     }
     for name in ["src-range", "dst-range"] {
         let Some(g) = o.take(name) else { continue };
@@ -224,7 +228,7 @@ fn set(_ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
     done()
 }
 
-/// `a`, `a:b`, `:b` (from 0), `a:` (to `max`) → `a` or `a:b`.
+/// `a`, `a:b`, `:b` (from 0), `a:` (to `max`) → `a` or `a:b`. iptables keeps `b < a`.
 fn open_range(s: &str, max: u64) -> Option<String> {
     let (a, b) = match s.split_once(':') {
         Some((a, b)) => (
@@ -236,12 +240,10 @@ fn open_range(s: &str, max: u64) -> Option<String> {
             (a, a)
         }
     };
-    (a <= b).then(|| {
-        if a == b {
-            a.to_string()
-        } else {
-            format!("{a}:{b}")
-        }
+    Some(if a == b {
+        a.to_string()
+    } else {
+        format!("{a}:{b}")
     })
 }
 
@@ -257,6 +259,17 @@ fn length(_ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
     };
     match open_range(g.arg(), 65535) {
         Some(t) => out.one("length", g.inverted, t),
+
+        None if g
+            .arg()
+            .split(':')
+            .any(|p| uint(p, 65535) == Num::Bad && !p.is_empty()) =>
+        {
+            return Err(o.err(
+                "length",
+                format!("Bad value for \"--length\" option: \"{}\"", g.arg()),
+            ))
+        }
         None => return unknown(format!("length {:?}", g.arg())),
     }
     done()
@@ -293,8 +306,9 @@ fn ttl_like(ctx: &Ctx, o: &mut Opts, out: &mut Out, prefix: &str, family: Family
         [] => return unknown("no comparison"),
         _ => return unknown("several comparisons"),
     };
-    let Some(v) = decimal(g.arg(), 255) else {
-        return unknown(format!("value {:?}", g.arg()));
+    let v = match number(o, g.name, g.arg(), 255)? {
+        Canon::Known(v) => v,
+        Canon::Unknown(w) => return unknown(w),
     };
     out.one(g.name, g.inverted, v.to_string());
     done()
@@ -322,7 +336,10 @@ fn pkttype(_ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
         "unicast" | "host" => "unicast",
         "broadcast" => "broadcast",
         "multicast" => "multicast",
-        _ => return unknown(format!("packet type {:?}", g.arg())),
+        "otherhost" | "outgoing" | "loopback" => {
+            return unknown(format!("packet type {:?}", g.arg()))
+        }
+        _ => return Err(o.err("pkt-type", format!("Bad packet type '{}'", g.arg()))),
     };
     out.one("pkt-type", g.inverted, t);
     done()
@@ -357,8 +374,13 @@ fn physdev(_ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
             continue;
         }
         let dev = g.arg();
+        if dev.len() > 15 {
+            return Err(o.err(
+                name,
+                format!("interface name `{dev}' must be shorter than IFNAMSIZ (15)"),
+            ));
+        }
         if dev.is_empty()
-            || dev.len() > 15
             || !dev
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || b"._-+".contains(&b))
@@ -444,6 +466,12 @@ fn string(_ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
             Some(p) => (g.inverted, p),
             None => return unknown("hex-string form"),
         },
+        (None, None) => {
+            return Err(o.err(
+                "string",
+                "STRING match: You must specify `--string' or `--hex-string'",
+            ))
+        }
         _ => return unknown("pattern count"),
     };
     let Some(algo) = o.take("algo") else {
@@ -496,8 +524,14 @@ fn statistic(_ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
             let Ok(v) = p.arg().parse::<f64>() else {
                 return unknown(format!("probability {:?}", p.arg()));
             };
-            if !(0.0..=1.0).contains(&v) || p.arg().contains(['e', 'E', 'x', 'X', 'n', 'N']) {
+            if p.arg().contains(['e', 'E', 'x', 'X', 'n', 'N']) {
                 return unknown(format!("probability {:?}", p.arg()));
+            }
+            if !(0.0..=1.0).contains(&v) {
+                return Err(o.err(
+                    "probability",
+                    format!("probability \"{}\" must be between 0 and 1", p.arg()),
+                ));
             }
             // The kernel keeps it as a 31-bit fraction; iptables prints it with 11 decimals.
             let stored = (v * 2147483648.0).round() as u64;
@@ -532,7 +566,7 @@ fn statistic(_ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
             out.one("every", e.inverted, every.to_string());
             out.one("packet", false, packet.to_string());
         }
-        other => return unknown(format!("mode {other:?}")),
+        other => return Err(o.err("mode", format!("Bad mode \"{other}\""))),
     }
     done()
 }
@@ -617,7 +651,7 @@ fn time(_ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
             None => Some(86399),
         };
         let (Some(a), Some(b)) = (a, b) else {
-            return unknown("time of day form");
+            return Err(o.err("timestart", "invalid time of day"));
         };
         if a != 0 || b != 86399 {
             out.one("timestart", false, daytime_text(a));
@@ -654,6 +688,12 @@ fn time(_ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
                 Some(n) if n >= 1 => n as usize - 1,
                 _ => match WEEKDAYS.iter().position(|d| *d == w) {
                     Some(i) => i,
+                    None if w.chars().all(|c| c.is_ascii_alphabetic()) && w.len() != 3 => {
+                        return Err(o.err(
+                            "weekdays",
+                            format!("No, the week does NOT begin with \"{w}\""),
+                        ))
+                    }
                     None => return unknown(format!("week day {w:?}")),
                 },
             };

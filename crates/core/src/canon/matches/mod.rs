@@ -6,6 +6,7 @@ mod l4;
 pub(crate) mod marks;
 mod misc;
 mod rate;
+mod u32;
 
 use super::opts::{CollectError, Opt, Opts, Out};
 use super::{Canon, CanonError, Ctx, Ext};
@@ -37,6 +38,9 @@ fn lookup(name: &str) -> Option<Def> {
         "icmp" => l4::ICMP,
         "icmp6" => l4::ICMP6,
         "multiport" => l4::MULTIPORT,
+        "sctp" => l4::SCTP,
+        "dccp" => l4::DCCP,
+        "u32" => u32::U32,
         "state" => ct::STATE,
         "conntrack" => ct::CONNTRACK,
         "helper" => ct::HELPER,

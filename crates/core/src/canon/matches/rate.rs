@@ -3,7 +3,8 @@
 use super::{done, unknown, Def, Res};
 use crate::canon::addr::format_addr;
 use crate::canon::num::decimal;
-use crate::canon::opts::{opt, Args::*, Opts, Out};
+use crate::canon::opts::{number, opt, Args::*, Opts, Out};
+use crate::canon::Canon;
 use crate::canon::Ctx;
 use crate::Family;
 
@@ -90,8 +91,9 @@ fn limit(_ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
     out.one("limit", false, rate_text(avg, LIMIT_SCALE));
     let mut burst = 5;
     if let Some(g) = o.take("limit-burst") {
-        let Some(b) = decimal(g.arg(), 10_000) else {
-            return unknown(format!("burst {:?}", g.arg()));
+        let b = match number(o, "limit-burst", g.arg(), 10_000)? {
+            Canon::Known(b) => b,
+            Canon::Unknown(w) => return unknown(w),
         };
         burst = b;
         if b != 5 {
@@ -168,7 +170,7 @@ fn hashlimit(ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
         for w in m.arg().split(',') {
             match order.iter().position(|n| *n == w) {
                 Some(i) => bits[i] = true,
-                None => return unknown(format!("mode {w:?}")),
+                None => return Err(o.err("hashlimit-mode", format!("Invalid mode: \"{w}\""))),
             }
         }
         let names: Vec<&str> = order
