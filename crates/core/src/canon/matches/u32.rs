@@ -37,7 +37,7 @@ fn test(t: &str) -> Option<String> {
             rest = &rest[op.len()..];
         }
         let end = rest
-            .find(|c: char| matches!(c, '&' | '<' | '>' | '@'))
+            .find(['&', '<', '>', '@'])
             .unwrap_or(rest.len());
         let n = number(&rest[..end])?;
         out.push_str(&format!("{n:#x}"));
