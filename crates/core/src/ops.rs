@@ -406,8 +406,8 @@ pub fn apply(op: &Op, table: &mut Table, canon: &dyn Canon) -> Result<Applied, O
             ..
         } => {
             let c = table.chain_mut(chain).ok_or_else(|| no_chain(chain))?;
-            check_index(&tname, c, *position, true)?;
             check_expect(&tname, c, *position, expect.as_ref(), canon)?;
+            check_index(&tname, c, *position, true)?;
             c.rules.insert(*position, rule.clone());
         }
         Op::Replace {
@@ -418,8 +418,8 @@ pub fn apply(op: &Op, table: &mut Table, canon: &dyn Canon) -> Result<Applied, O
             ..
         } => {
             let c = table.chain_mut(chain).ok_or_else(|| no_chain(chain))?;
-            check_index(&tname, c, *position, false)?;
             check_expect(&tname, c, *position, expect.as_ref(), canon)?;
+            check_index(&tname, c, *position, false)?;
             c.rules[*position] = rule.clone();
         }
         Op::DeleteRule { chain, rule, .. } => {
@@ -449,8 +449,8 @@ pub fn apply(op: &Op, table: &mut Table, canon: &dyn Canon) -> Result<Applied, O
             ..
         } => {
             let c = table.chain_mut(chain).ok_or_else(|| no_chain(chain))?;
-            check_index(&tname, c, *position, false)?;
             check_expect(&tname, c, *position, expect.as_ref(), canon)?;
+            check_index(&tname, c, *position, false)?;
             c.rules.remove(*position);
         }
         Op::Zero { chain: Some(c), .. } => {
@@ -572,6 +572,8 @@ fn check_index(table: &str, c: &Chain, position: usize, insert: bool) -> Result<
     }
 }
 
+/// Checked before the index: with an expectation, a position that moved out of range is a
+/// conflict (the chain changed since the client looked), not a bad index.
 fn check_expect(
     table: &str,
     c: &Chain,
@@ -584,7 +586,7 @@ fn check_expect(
     };
     let found = c.rules.get(position);
     let ok = match (expect, found) {
-        (Expected::End, None) => true,
+        (Expected::End, None) => position == c.rules.len(),
         (Expected::Rule(want), Some(r)) => {
             canon.canonical(table, want) == canon.canonical(table, &r.spec)
         }

@@ -115,6 +115,10 @@ pub struct Status {
     pub restore_runs: u64,
     /// Times the server found the kernel changed behind its back and reloaded a table.
     pub reloads: u64,
+    /// nf_tables only: commits where another program's change landed between the server's
+    /// check and its own restore (the generation moved by more than one). See PROTOCOL.md.
+    #[serde(default)]
+    pub races: u64,
 }
 
 /// Who sent a transaction and what came of it.

@@ -79,6 +79,10 @@ impl Runner {
         file.rewind().map_err(io_fail)?;
         let mut cmd = Command::new(&bin);
         cmd.args(["--wait", "--counters"]);
+        if self.backend == Backend::Legacy {
+            // The writer holds the shared xtables lock; see crate::lock.
+            cmd.env(crate::lock::ENV, crate::lock::private_path());
+        }
         if noflush {
             cmd.arg("--noflush");
         }

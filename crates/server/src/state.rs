@@ -7,6 +7,7 @@ use std::sync::Arc;
 use pytables_core::{Family, Table};
 use pytables_proto::TableSnapshot;
 
+use crate::fingerprint::{self, Fingerprint};
 use crate::runner::Runner;
 use crate::savetext;
 
@@ -18,6 +19,8 @@ pub struct TableState {
     /// The `*table … COMMIT` block, with counters, as iptables-save printed it.
     pub text: Arc<str>,
     pub generation: u64,
+    /// The kernel's fingerprint when `table` was read; None if it could not be taken.
+    pub fingerprint: Option<Fingerprint>,
 }
 
 pub struct State {
@@ -44,8 +47,8 @@ impl State {
         };
         for family in Family::ALL {
             let text = runner.save_all(family)?;
-            for (name, block) in savetext::split_blocks(&text) {
-                state.install((family, name.clone()), &block)?;
+            for (name, _) in savetext::split_blocks(&text) {
+                state.refresh(&(family, name))?;
             }
         }
         Ok(state)
@@ -79,6 +82,55 @@ impl State {
         self.install(key.clone(), &block)
     }
 
+    /// Makes sure the server's view of `key` matches the kernel: re-reads the table only when
+    /// its fingerprint changed. Returns true when the rules differed from what the server held.
+    pub fn refresh(&mut self, key: &Key) -> Result<bool, String> {
+        let backend = self.runner.backend;
+        let now = fingerprint::current(backend, key.0, &key.1).ok();
+        if let (Some(t), Some(fp)) = (self.tables.get(key), now) {
+            if t.fingerprint == Some(fp) {
+                return Ok(false);
+            }
+        }
+        let mut before = now;
+        let mut changed = false;
+        // Read until the fingerprint is the same before and after the save: then the text
+        // and the fingerprint describe the same kernel state.
+        for _ in 0..5 {
+            changed |= self.reload(key)?;
+            let after = fingerprint::current(backend, key.0, &key.1).ok();
+            let stable = before.is_some() && before == after;
+            if let Some(t) = self.tables.get_mut(key) {
+                t.fingerprint = if stable { after } else { None };
+            }
+            if stable || after.is_none() {
+                break;
+            }
+            before = after;
+        }
+        Ok(changed)
+    }
+
+    /// Forgets the fingerprint: the next refresh re-reads the table.
+    pub fn invalidate(&mut self, key: &Key) {
+        if let Some(t) = self.tables.get_mut(key) {
+            t.fingerprint = None;
+        }
+    }
+
+    /// After our own nft commit moved the generation from `from` to `to` (exactly one step),
+    /// tables verified at `from` are still current.
+    pub fn advance_nft_generation(&mut self, from: u32, to: u32) {
+        if to != from.wrapping_add(1) {
+            return;
+        }
+        for t in self.tables.values_mut() {
+            if t.fingerprint == Some(Fingerprint::NftGeneration(from)) {
+                t.fingerprint = Some(Fingerprint::NftGeneration(to));
+            }
+        }
+    }
+
     /// Loads the table if the server does not hold it yet.
     pub fn ensure(&mut self, key: &Key) -> Result<(), String> {
         if !self.tables.contains_key(key) {
@@ -107,6 +159,7 @@ impl State {
                 table,
                 text: Arc::from(block),
                 generation,
+                fingerprint: None,
             },
         );
         Ok(changed)

@@ -7,11 +7,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use pytables_core::ops::{self, Canon, Op, OpError, Transaction, WhitespaceCanon};
-use pytables_core::Family;
+use pytables_core::{Backend, Family};
 use pytables_proto::{CommitReply, ServerError, Snapshot, Status, TableStatus};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
 
+use crate::fingerprint::Fingerprint;
 use crate::state::{Key, State};
 
 /// At most this many commands are taken into one batch.
@@ -38,6 +39,7 @@ pub struct Stats {
     pub committed: u64,
     pub refused: u64,
     pub restore_runs: u64,
+    pub races: u64,
 }
 
 pub struct Writer {
@@ -150,15 +152,15 @@ impl Writer {
             refused: self.stats.refused,
             restore_runs: self.stats.restore_runs,
             reloads: self.state.outside_changes,
+            races: self.stats.races,
         }
     }
 
     /// Makes sure the server's view of `key` matches the kernel (re-reads it).
     fn refresh(&mut self, key: &Key) -> Result<(), String> {
-        if self.state.reload(key)? {
-            if self.state.tables.contains_key(key) {
-                debug!(family = %key.0, table = %key.1, "table (re)loaded");
-            }
+        let known = self.state.tables.contains_key(key);
+        if self.state.refresh(key)? && known {
+            debug!(family = %key.0, table = %key.1, "kernel changed outside pytables; reloaded");
             self.state.outside_changes += 1;
         }
         Ok(())
@@ -171,7 +173,19 @@ impl Writer {
 
     /// Applies a group of transactions; every one gets its own answer.
     fn commit_group(&mut self, mut pending: Vec<Pending>) {
+        let mut nft_retries = 0;
         while !pending.is_empty() {
+            // Legacy: hold the xtables lock from the check to the restore (see crate::lock).
+            let _lock = match self.state.runner.backend {
+                Backend::Legacy => match crate::lock::acquire() {
+                    Ok(l) => Some(l),
+                    Err(e) => {
+                        warn!(error = %e, "cannot take the xtables lock; going on without");
+                        None
+                    }
+                },
+                Backend::Nft => None,
+            };
             // 1. Bring every touched table up to date with the kernel.
             let mut touched = BTreeSet::new();
             let mut ready = Vec::new();
@@ -203,14 +217,38 @@ impl Writer {
             if accepted.is_empty() {
                 return;
             }
+            // nft has no lock: if anything committed since the check, check again.
+            let generation = self.nft_generation();
+            if generation.is_some()
+                && generation != self.verified_generation(&touched)
+                && nft_retries < 10
+            {
+                nft_retries += 1;
+                debug!("nf_tables changed during the check; checking again");
+                pending = accepted;
+                continue;
+            }
             // 3. One restore run per family.
             match self.apply(&plan, &touched) {
                 Ok(()) => {
+                    // Our own change: the touched tables must be read back, the others are
+                    // still current if ours was the only commit.
+                    for key in &touched {
+                        self.state.invalidate(key);
+                    }
+                    if let (Some(from), Some(to)) = (generation, self.nft_generation()) {
+                        if to != from.wrapping_add(1) {
+                            // Someone else committed too, before or after our restore.
+                            self.stats.races += 1;
+                            debug!(from, to, "nf_tables changed around our commit");
+                        }
+                        self.state.advance_nft_generation(from, to);
+                    }
                     self.finish(accepted, &touched);
                     return;
                 }
                 Err((family, failure)) => {
-                    self.rollback(&touched);
+                    self.rollback(&touched, family);
                     let culprit = plan.culprit(family, failure.line, &accepted);
                     match culprit {
                         Some((i, op_index)) => {
@@ -236,6 +274,26 @@ impl Writer {
                 }
             }
         }
+    }
+
+    /// The nf_tables generation now (None on legacy or if it cannot be read).
+    fn nft_generation(&self) -> Option<u32> {
+        match self.state.runner.backend {
+            Backend::Nft => crate::fingerprint::nft_generation().ok(),
+            Backend::Legacy => None,
+        }
+    }
+
+    /// The generation all `keys` were verified at, if they agree.
+    fn verified_generation(&self, keys: &BTreeSet<Key>) -> Option<u32> {
+        let mut gens = keys
+            .iter()
+            .map(|k| match self.state.tables.get(k)?.fingerprint {
+                Some(Fingerprint::NftGeneration(g)) => Some(g),
+                _ => None,
+            });
+        let first = gens.next()??;
+        gens.all(|g| g == Some(first)).then_some(first)
     }
 
     /// Checks the transaction's shape and loads/refreshes the tables it touches.
@@ -301,10 +359,20 @@ impl Writer {
         Ok(())
     }
 
-    /// After a failed run: every touched table the kernel now holds differently from the
-    /// server's (pre-batch) state is restored to that state.
-    fn rollback(&mut self, touched: &BTreeSet<Key>) {
+    /// After a failed run of `failed`'s script: every table our batch changed is restored to
+    /// the server's pre-batch state. Families run before `failed` were applied whole. In the
+    /// failed family, legacy may have committed the table blocks before the failing one (the
+    /// xtables lock is held, so a difference from the pre-batch state is ours); nf_tables
+    /// applies a script all or nothing, so nothing of it is there.
+    fn rollback(&mut self, touched: &BTreeSet<Key>, failed: Family) {
+        let backend = self.state.runner.backend;
         for family in Family::ALL {
+            if family == failed && backend == Backend::Nft {
+                continue;
+            }
+            if family > failed {
+                break;
+            }
             let mut script = String::new();
             for key in touched.iter().filter(|k| k.0 == family) {
                 let before = &self.state.tables[key];
@@ -332,14 +400,14 @@ impl Writer {
             }
         }
         for key in touched {
-            let _ = self.state.reload(key);
+            let _ = self.state.refresh(key);
         }
     }
 
     /// Success: read back what reached the kernel and answer everyone.
     fn finish(&mut self, accepted: Vec<Pending>, touched: &BTreeSet<Key>) {
         for key in touched {
-            if let Err(e) = self.state.reload(key) {
+            if let Err(e) = self.state.refresh(key) {
                 warn!(error = %e, "reload after commit failed");
             }
         }
@@ -441,6 +509,46 @@ fn refused_error(
     failure: &crate::runner::RestoreFailure,
 ) -> ServerError {
     let op = op_index.and_then(|i| tx.ops.get(i));
+    // An index iptables finds too big for an op whose expectation held against our state:
+    // the chain changed between the check and the restore (nf_tables has no lock). A conflict:
+    // the client re-reads and retries.
+    if let Some(
+        Op::Insert {
+            table,
+            chain,
+            position,
+            expect: Some(_),
+            ..
+        }
+        | Op::Replace {
+            table,
+            chain,
+            position,
+            expect: Some(_),
+            ..
+        }
+        | Op::DeleteAt {
+            table,
+            chain,
+            position,
+            expect: Some(_),
+            ..
+        },
+    ) = op
+    {
+        if failure.message.contains("too big") {
+            return ServerError::Precondition {
+                op_index: op_index.unwrap_or(0),
+                error: OpError::Conflict {
+                    table: table.clone(),
+                    chain: chain.clone(),
+                    position: *position,
+                    expected: "the chain as last read".into(),
+                    found: "it changed outside pytables during the commit".into(),
+                },
+            };
+        }
+    }
     // iptables' own "no such rule" from `-D CHAIN spec` is a precondition failure. nft says
     // so; legacy only says "line N failed".
     if let Some(Op::DeleteRule {

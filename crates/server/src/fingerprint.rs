@@ -1,0 +1,201 @@
+//! Cheap "has the kernel changed?" signals, so the server re-reads a table with iptables-save
+//! only when something really changed it.
+//!
+//! - nf_tables: the ruleset generation id, one NFT_MSG_GETGEN netlink request. It counts every
+//!   committed change in the namespace (any table, any family).
+//! - legacy: `IPT_SO_GET_INFO` (entry count, size) and a hash of the `IPT_SO_GET_ENTRIES` blob
+//!   with each entry's counters zeroed (so traffic does not look like a change).
+
+use std::hash::Hasher;
+use std::io;
+
+use pytables_core::{Backend, Family};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Fingerprint {
+    NftGeneration(u32),
+    Legacy { entries: u32, size: u32, hash: u64 },
+}
+
+/// The current fingerprint of (family, table). A missing legacy table is `entries: 0`.
+pub fn current(backend: Backend, family: Family, table: &str) -> io::Result<Fingerprint> {
+    match backend {
+        Backend::Nft => nft_generation().map(Fingerprint::NftGeneration),
+        Backend::Legacy => legacy(family, table),
+    }
+}
+
+const NFNL_SUBSYS_NFTABLES: u16 = 10;
+const NFT_MSG_GETGEN: u16 = 16;
+const NFT_MSG_NEWGEN: u16 = 15;
+const NFTA_GEN_ID: u16 = 1;
+
+/// Asks nf_tables for its ruleset generation id.
+pub fn nft_generation() -> io::Result<u32> {
+    let fd = Fd::new(unsafe {
+        // SAFETY: plain socket(2) call; the fd is owned by `Fd`.
+        libc::socket(
+            libc::AF_NETLINK,
+            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+            libc::NETLINK_NETFILTER,
+        )
+    })?;
+    // nlmsghdr (16 bytes) + nfgenmsg (4 bytes).
+    let mut req = [0u8; 20];
+    req[0..4].copy_from_slice(&20u32.to_ne_bytes());
+    req[4..6].copy_from_slice(&((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETGEN).to_ne_bytes());
+    req[6..8].copy_from_slice(&(libc::NLM_F_REQUEST as u16).to_ne_bytes());
+    req[8..12].copy_from_slice(&1u32.to_ne_bytes());
+    req[16] = libc::AF_UNSPEC as u8; // nfgen_family
+    req[17] = 0; // NFNETLINK_V0
+    let mut addr: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
+    addr.nl_family = libc::AF_NETLINK as u16;
+    // SAFETY: buffers and lengths are valid for the calls.
+    let sent = unsafe {
+        libc::sendto(
+            fd.0,
+            req.as_ptr().cast(),
+            req.len(),
+            0,
+            (&addr as *const libc::sockaddr_nl).cast(),
+            std::mem::size_of::<libc::sockaddr_nl>() as u32,
+        )
+    };
+    if sent < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    let mut buf = [0u8; 4096];
+    // SAFETY: buf is valid for its length.
+    let n = unsafe { libc::recv(fd.0, buf.as_mut_ptr().cast(), buf.len(), 0) };
+    if n < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    parse_newgen(&buf[..n as usize])
+        .ok_or_else(|| io::Error::other("no NFTA_GEN_ID in the NFT_MSG_GETGEN reply"))
+}
+
+fn parse_newgen(msg: &[u8]) -> Option<u32> {
+    let u16_at = |b: &[u8], i: usize| Some(u16::from_ne_bytes(b.get(i..i + 2)?.try_into().ok()?));
+    let len = u32::from_ne_bytes(msg.get(0..4)?.try_into().ok()?) as usize;
+    let kind = u16_at(msg, 4)?;
+    if kind & 0xff != NFT_MSG_NEWGEN {
+        return None;
+    }
+    // Attributes follow the nlmsghdr (16) and nfgenmsg (4).
+    let mut i = 20;
+    while i + 4 <= len.min(msg.len()) {
+        let alen = u16_at(msg, i)? as usize;
+        let atype = u16_at(msg, i + 2)? & 0x3fff;
+        if alen < 4 {
+            return None;
+        }
+        if atype == NFTA_GEN_ID && alen >= 8 {
+            return Some(u32::from_be_bytes(msg.get(i + 4..i + 8)?.try_into().ok()?));
+        }
+        i += (alen + 3) & !3;
+    }
+    None
+}
+
+// From <linux/netfilter_ipv4/ip_tables.h> / ip6_tables.h: same numbers on SOL_IP / SOL_IPV6.
+const SO_GET_INFO: libc::c_int = 64;
+const SO_GET_ENTRIES: libc::c_int = 65;
+const TABLE_MAXNAMELEN: usize = 32;
+/// Size of `struct ipt_getinfo`: name, valid_hooks, hook_entry[5], underflow[5], num_entries, size.
+const GETINFO_LEN: usize = TABLE_MAXNAMELEN + 4 + 20 + 20 + 4 + 4;
+/// Offset of `struct xt_counters` inside `ipt_entry` / `ip6t_entry`, and of `next_offset`.
+fn entry_layout(family: Family) -> (usize, usize) {
+    match family {
+        // ipt_ip is 84 bytes: nfcache@84, target_offset@88, next_offset@90, comefrom@92, counters@96.
+        Family::V4 => (96, 90),
+        // ip6t_ip6 is 136 bytes: nfcache@136, target_offset@140, next_offset@142, counters@152.
+        Family::V6 => (152, 142),
+    }
+}
+
+fn legacy(family: Family, table: &str) -> io::Result<Fingerprint> {
+    let (domain, level) = match family {
+        Family::V4 => (libc::AF_INET, libc::SOL_IP),
+        Family::V6 => (libc::AF_INET6, libc::SOL_IPV6),
+    };
+    let fd = Fd::new(unsafe {
+        // SAFETY: plain socket(2) call.
+        libc::socket(
+            domain,
+            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
+            libc::IPPROTO_RAW,
+        )
+    })?;
+    if table.len() >= TABLE_MAXNAMELEN {
+        return Err(io::Error::other("table name too long"));
+    }
+    let mut info = [0u8; GETINFO_LEN];
+    info[..table.len()].copy_from_slice(table.as_bytes());
+    match getsockopt(&fd, level, SO_GET_INFO, &mut info) {
+        Ok(()) => {}
+        // The table is not loaded: nothing in it.
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
+            return Ok(Fingerprint::Legacy {
+                entries: 0,
+                size: 0,
+                hash: 0,
+            })
+        }
+        Err(e) => return Err(e),
+    }
+    let word = |i: usize| u32::from_ne_bytes(info[i..i + 4].try_into().unwrap());
+    let entries = word(GETINFO_LEN - 8);
+    let size = word(GETINFO_LEN - 4);
+    // struct ipt_get_entries: name[32], size (u32), then the entries, 8-aligned.
+    let header = 40;
+    let mut blob = vec![0u8; header + size as usize];
+    blob[..table.len()].copy_from_slice(table.as_bytes());
+    blob[32..36].copy_from_slice(&size.to_ne_bytes());
+    getsockopt(&fd, level, SO_GET_ENTRIES, &mut blob)?;
+    let (counters_at, next_at) = entry_layout(family);
+    let mut i = header;
+    while i + counters_at + 16 <= blob.len() {
+        blob[i + counters_at..i + counters_at + 16].fill(0);
+        let next = u16::from_ne_bytes(blob[i + next_at..i + next_at + 2].try_into().unwrap());
+        if next == 0 {
+            break;
+        }
+        i += next as usize;
+    }
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    h.write(&blob[header..]);
+    Ok(Fingerprint::Legacy {
+        entries,
+        size,
+        hash: h.finish(),
+    })
+}
+
+fn getsockopt(fd: &Fd, level: libc::c_int, opt: libc::c_int, buf: &mut [u8]) -> io::Result<()> {
+    let mut len = buf.len() as libc::socklen_t;
+    // SAFETY: buf is valid for len bytes.
+    let rc = unsafe { libc::getsockopt(fd.0, level, opt, buf.as_mut_ptr().cast(), &mut len) };
+    if rc < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+struct Fd(libc::c_int);
+
+impl Fd {
+    fn new(fd: libc::c_int) -> io::Result<Fd> {
+        if fd < 0 {
+            Err(io::Error::last_os_error())
+        } else {
+            Ok(Fd(fd))
+        }
+    }
+}
+
+impl Drop for Fd {
+    fn drop(&mut self) {
+        // SAFETY: we own the fd.
+        unsafe { libc::close(self.0) };
+    }
+}
