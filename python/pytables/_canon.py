@@ -4,20 +4,27 @@ The work is done in Rust (`pytables_core::canon`, and iptables itself in a scrat
 extensions the normaliser does not know). Options travel as lists of `(name, inverted, [args])`.
 """
 
-from . import _native
-from .errors import XTablesError
+from . import _addr, _native
 
-_have_native = hasattr(_native, "canonical_options")
-
-
-def canonical(nfproto, kind, name, options, probe=True):
-    """Canonical options, or None when unknown and `probe` is False.
-
-    `kind` is "match" or "target". Refusals raise the python-iptables exception the native side
-    chose (XTablesError, ValueError or AttributeError)."""
-    if not _have_native:
-        return [(o[0], o[1], list(o[2])) for o in options]
-    return _native.canonical_options(nfproto, kind, name, [tuple(o) for o in options], probe)
+# Matches that need their protocol; libxtables parses them without looking at the rule's -p (the
+# kernel refuses the mismatch at commit), so we judge their options as if -p were given.
+_IMPLICIT_PROTOCOL = {"tcp": "tcp", "udp": "udp", "sctp": "sctp", "dccp": "dccp", "icmp": "icmp",
+                      "icmp6": "ipv6-icmp", "udplite": "udplite"}
 
 
-__all__ = ["XTablesError", "canonical"]
+def _protocol(rule, kind, name):
+    form = getattr(rule, "_proto", "ip") if rule is not None else "ip"
+    word = _addr.proto_to_restore(form) if form != "ip" else None
+    if word is None and kind == "match" and name in _IMPLICIT_PROTOCOL:
+        return (False, _IMPLICIT_PROTOCOL[name])
+    return word
+
+
+def canonical(rule, kind, name, options, probe=True):
+    """Canonical options, or None when unknown and `probe` is False (or iptables can't be run).
+
+    Refusals raise the python-iptables exception for the mistake (XTablesError, ValueError or
+    AttributeError)."""
+    nfproto = getattr(rule, "nfproto", 2)
+    return _native.canonical_options(nfproto, kind, name, [(n, inv, list(a)) for n, inv, a in options],
+                                     _protocol(rule, kind, name), probe)

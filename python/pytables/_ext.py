@@ -11,6 +11,26 @@ from .errors import XTablesError
 
 _NONE_DECODE = "'NoneType' object has no attribute 'decode'"
 
+# What python-iptables reports for a fresh extension whose mandatory option is not set yet
+# (libxtables' zeroed data and defaults); API reference section 7.4.
+_FRESH = {
+    ("match", "mark"): [("mark", False, ["0x0/0x0"])],
+    ("match", "comment"): [("comment", False, [""])],
+    ("match", "multiport"): [("sports", False, [""])],
+    ("match", "icmp"): [("icmp-type", False, ["any"])],
+    ("match", "recent"): [("name", False, ["DEFAULT"]), ("mask", False, ["255.255.255.255"]),
+                          ("rsource", False, [])],
+    ("match", "hashlimit"): [("hashlimit-upto", False, ["inf"]), ("hashlimit-burst", False, ["5"]),
+                             ("hashlimit-name", False, [""])],
+    ("match", "mac"): [("mac-source", False, ["00:00:00:00:00:00"])],
+    ("match", "connlimit"): [("connlimit-above", False, ["0"]), ("connlimit-mask", False, ["32"]),
+                             ("connlimit-saddr", False, [])],
+    ("target", "MARK"): [("set-xmark", False, ["0x0/0x0"])],
+    ("target", "CONNMARK"): [("set-xmark", False, ["0x0/0xffffffff"])],
+    ("target", "TOS"): [("set-tos", False, ["0x00/0x00"])],
+    ("target", "TCPMSS"): [("set-mss", False, ["0"])],
+}
+
 # Attribute names python-iptables' objects already have; they never become options.
 _RESERVED = frozenset((
     "name", "rule", "parameters", "reset", "save", "parse", "size", "usersize", "match", "match_buf",
@@ -70,9 +90,25 @@ class _Extension:
 
     def _canonical(self):
         if self._canon is None:
-            opts = _canon.canonical(self._nfproto, self._kind, self._ext, self._options)
+            try:
+                opts = _canon.canonical(self._rule, self._kind, self._ext, self._options)
+            except Exception as exc:
+                if self._options and not getattr(exc, "incomplete", False):
+                    raise
+                # A mandatory option is still missing: python-iptables shows the defaults.
+                opts = self._options or _FRESH.get((self._kind, self._ext), [])
+                return [(n, inv, tuple(args)) for n, inv, args in opts]
+            if opts is None:  # iptables could not be asked: the options as given
+                opts = self._options
             self._canon = [(n, inv, tuple(args)) for n, inv, args in opts]
         return self._canon
+
+    def _final_check(self):
+        """Raises what iptables would refuse, including a missing mandatory option."""
+        self._canon = None
+        opts = _canon.canonical(self._rule, self._kind, self._ext, self._options)
+        if opts is not None:
+            self._canon = [(n, inv, tuple(args)) for n, inv, args in opts]
 
     def _changed(self):
         self._canon = None
@@ -107,16 +143,37 @@ class _Extension:
         previous = self._canon
         self._canon = None
         try:
-            # Validate now, as libxtables parses at set time; unknown extensions wait for a read.
-            opts = _canon.canonical(self._nfproto, self._kind, self._ext, self._options, probe=False)
-        except Exception:
-            self._options = [o for o in self._options if o[0] != parameter]
-            self._canon = previous
-            raise
+            # Validate now, as libxtables parses at set time.
+            opts = _canon.canonical(self._rule, self._kind, self._ext, self._options)
+        except Exception as exc:
+            if getattr(exc, "incomplete", False):
+                opts = None  # judged at final_check(), as python-iptables does
+            elif "can only be used once" in str(exc) and self._drop_alias_of(parameter):
+                opts = None  # an alias of an option set before: the new value wins
+            else:
+                self._options = [o for o in self._options if o[0] != parameter]
+                self._canon = previous
+                raise
         if opts is not None:
             self._canon = [(n, inv, tuple(a)) for n, inv, a in opts]
         if self._rule is not None:
             self._rule._changed()
+
+    def _drop_alias_of(self, parameter):
+        """Removes the earlier option that `parameter` is an alias of (`hashlimit` for
+        `hashlimit-upto`), as libxtables overwrites it. True when one was found."""
+        for opt in self._options:
+            if opt[0] == parameter:
+                continue
+            rest = [o for o in self._options if o is not opt]
+            try:
+                _canon.canonical(self._rule, self._kind, self._ext, rest, probe=False)
+            except Exception as exc:
+                if not getattr(exc, "incomplete", False):
+                    continue
+            self._options = rest
+            return True
+        return False
 
     def reset(self):
         self._options = []
@@ -149,8 +206,9 @@ class _Extension:
             self.set_parameter(attr, value)
 
     def _spec_words(self):
-        """Options as iptables-restore words (args quoted by the printer)."""
-        return [(n, inv, list(args)) for n, inv, args in self._options]
+        """Options for iptables-restore: the canonical ones when known (args quoted later)."""
+        opts = self._canon if self._canon is not None else self._options
+        return [(n, inv, list(args)) for n, inv, args in opts]
 
 
 class Match(_Extension):

@@ -201,9 +201,16 @@ class Rule:
     def final_check(self):
         if self.target is None:
             raise ValueError("invalid rule")
-        self.target._canonical()
+        if not self.target._is_standard:
+            self.target._final_check()
         for m in self._matches:
-            m._canonical()
+            m._final_check()
+
+    def _create_mask(self, plen):
+        """The netmask of a prefix length as a list of byte values (python-iptables' helper)."""
+        size = 16 if self.nfproto == _registry.NFPROTO_IPV6 else 4
+        bits = (((1 << plen) - 1) << (size * 8 - plen)) if plen else 0
+        return list(bits.to_bytes(size, "big"))
 
     @property
     def rule(self):

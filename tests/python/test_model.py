@@ -174,7 +174,8 @@ def test_keyword_constructors():
     rule.target = t
     assert rule.src == "1.2.3.4/255.255.255.255" and rule.protocol == "udp"
     assert m.dport == "1024:2048" and m.sport == "1234"
-    assert "-s 1.2.3.4/32 -p udp -m udp --dport 1024:2048 --sport 1234 -j ACCEPT" == rule._spec()
+    # Options go out in the canonical (iptables-save) order.
+    assert rule._spec() == "-s 1.2.3.4/32 -p udp -m udp --sport 1234 --dport 1024:2048 -j ACCEPT"
     dnat = iptc.Target(iptc.Rule(), "DNAT", to_destination="10.0.0.1")
     assert dnat.to_destination == "10.0.0.1"
 

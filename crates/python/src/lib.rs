@@ -1,10 +1,12 @@
 //! The PyO3 module `pytables._native`: the Rust half of the Python face.
 //!
 //! - [`spec`]: rule-spec parsing and quoting handed to Python as plain tuples.
+//! - [`canon`]: canonical options of a match or target (core model, else iptables itself).
 //! - [`conn`]: the connection to pytables-server (with autostart) and `serve()`, which runs the
 //!   server inside this process, so the wheel carries the server.
 use pyo3::prelude::*;
 
+mod canon;
 mod conn;
 mod spec;
 
@@ -12,5 +14,6 @@ mod spec;
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     spec::register(m)?;
     conn::register(m)?;
+    canon::register(m)?;
     Ok(())
 }

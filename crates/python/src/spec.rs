@@ -76,6 +76,10 @@ fn save_string(value: &str) -> String {
 /// A word as iptables-save prints it: free text quoted only when it needs to be.
 #[pyfunction]
 fn quote_arg(value: &str) -> String {
+    quote_word(value)
+}
+
+pub fn quote_word(value: &str) -> String {
     let plain = !value.is_empty()
         && value
             .bytes()

@@ -1,0 +1,338 @@
+//! Canonical options of one match or target, for the Python face's read views and `==`.
+//!
+//! `pytables_core::canon` answers from its model; what it does not model is asked of iptables
+//! itself in a scratch namespace (`pytables_probe`). Refusals become the exception types
+//! python-iptables raises for the same mistake (§7.9 of the API reference): XTablesError for
+//! x6-API extensions, AttributeError/ValueError for the old-API ones (tcp, set, sctp, SET).
+use pyo3::prelude::*;
+use pytables_core::canon::{canonical_match, canonical_target, Canon, CanonError, Part};
+use pytables_core::rule::{self, MatchSpec, Negatable, OptionArg, RuleSpec, TargetSpec};
+use pytables_core::{Backend, Family};
+use pytables_probe::{ProbeError, Prober};
+
+use crate::spec::quote_word;
+
+type PyOption = (String, bool, Vec<String>);
+
+/// Extensions python-iptables drives through libxtables' old parsing API.
+const OLD_API: [&str; 5] = ["tcp", "set", "sctp", "SET", "TRACE"];
+
+fn to_args(options: &[PyOption]) -> Vec<OptionArg> {
+    options
+        .iter()
+        .map(|(name, inverted, args)| OptionArg {
+            name: name.clone(),
+            inverted: *inverted,
+            args: args.iter().map(|a| quote_word(a)).collect(),
+        })
+        .collect()
+}
+
+fn from_args(options: &[OptionArg]) -> Vec<PyOption> {
+    options
+        .iter()
+        .map(|o| {
+            (
+                o.name.clone(),
+                o.inverted,
+                o.args.iter().map(|a| rule::unquote(a)).collect(),
+            )
+        })
+        .collect()
+}
+
+fn family_of(nfproto: u8) -> Family {
+    if nfproto == 10 {
+        Family::V6
+    } else {
+        Family::V4
+    }
+}
+
+fn backend() -> Backend {
+    std::env::var("PYTABLES_BACKEND")
+        .ok()
+        .and_then(|b| b.parse().ok())
+        .unwrap_or(Backend::Legacy)
+}
+
+/// The table a target must be tried in (NAT targets live in nat, packet-mangling ones in mangle).
+fn probe_table(kind: &str, name: &str) -> &'static str {
+    if kind != "target" {
+        return "filter";
+    }
+    match name {
+        "DNAT" | "SNAT" | "MASQUERADE" | "REDIRECT" | "NETMAP" | "DNPT" | "SNPT" => "nat",
+        "CT" | "NOTRACK" => "raw",
+        "TOS" | "DSCP" | "TTL" | "HL" | "ECN" | "TPROXY" | "CHECKSUM" | "TCPOPTSTRIP" => "mangle",
+        _ => "filter",
+    }
+}
+
+/// Messages that say a mandatory option is still missing: python-iptables reports those only at
+/// `final_check()`, so the Python side lets them pass while options are being set.
+const INCOMPLETE: [&str; 7] = [
+    "must be specified",
+    "must specify",
+    "is required",
+    "have to specify",
+    "No operation specified",
+    "An action is required",
+    "At least one parameter",
+];
+
+/// Builds `module.cls(message)` with an `incomplete` attribute (see [`INCOMPLETE`]).
+fn exception(py: Python<'_>, module: &str, cls: &str, message: String) -> PyErr {
+    let incomplete = INCOMPLETE.iter().any(|p| message.contains(p));
+    let made = py
+        .import(module)
+        .and_then(|m| m.getattr(cls))
+        .and_then(|c| c.call1((message,)))
+        .and_then(|exc| exc.setattr("incomplete", incomplete).map(|_| exc));
+    match made {
+        Ok(exc) => PyErr::from_value(exc),
+        Err(e) => e,
+    }
+}
+
+fn xtables_error(py: Python<'_>, message: String) -> PyErr {
+    exception(py, "pytables.errors", "XTablesError", message)
+}
+
+/// python-iptables' exception for a refused option, with our reason appended.
+fn refusal(
+    py: Python<'_>,
+    kind: &str,
+    name: &str,
+    options: &[PyOption],
+    err: &CanonError,
+) -> PyErr {
+    let option = match &err.part {
+        Part::Match { option, .. } | Part::Target { option, .. } => option.clone(),
+        Part::Field(_) => None,
+    };
+    let detail = err.to_string();
+    let old_api = OLD_API.contains(&name);
+    let Some(option) = option else {
+        // An option the extension does not have.
+        let given = detail
+            .split("\"--")
+            .nth(1)
+            .and_then(|s| s.split('"').next())
+            .unwrap_or("")
+            .to_string();
+        if old_api {
+            return exception(
+                py,
+                "builtins",
+                "AttributeError",
+                format!("invalid parameter b'{given}' ({detail})"),
+            );
+        }
+        return xtables_error(
+            py,
+            format!("b'{name}': no such parameter b'{given}' ({detail})"),
+        );
+    };
+    let value = options
+        .iter()
+        .find(|(n, _, _)| *n == option)
+        .and_then(|(_, _, args)| args.first().cloned())
+        .unwrap_or_default();
+    if old_api {
+        return exception(
+            py,
+            "builtins",
+            "ValueError",
+            format!("invalid value b'{value}' ({detail})"),
+        );
+    }
+    if kind == "target" {
+        return xtables_error(
+            py,
+            format!("b'{name}': parameter error -2 (b'{value}') ({detail})"),
+        );
+    }
+    xtables_error(
+        py,
+        format!("b'{name}': parameter 'b'{value}'' error -2 ({detail})"),
+    )
+}
+
+/// Asks iptables for the canonical options (None when iptables cannot be run here).
+fn probe(
+    py: Python<'_>,
+    family: Family,
+    kind: &str,
+    name: &str,
+    protocol: Option<&Negatable>,
+    options: &[OptionArg],
+) -> PyResult<Option<Vec<PyOption>>> {
+    let mut spec = RuleSpec {
+        protocol: protocol.cloned(),
+        ..RuleSpec::default()
+    };
+    if kind == "match" {
+        spec.matches.push(MatchSpec {
+            name: name.to_string(),
+            options: options.to_vec(),
+        });
+    } else {
+        spec.target = Some(TargetSpec {
+            name: name.to_string(),
+            goto: false,
+            options: options.to_vec(),
+        });
+    }
+    let text = spec.to_spec_string();
+    let table = probe_table(kind, name);
+    let answer = py.allow_threads(|| {
+        Prober::global(backend())
+            .canonical(family, table, &[text.as_str()])
+            .pop()
+            .expect("one answer")
+    });
+    let line = match answer {
+        Ok(line) => line,
+        Err(ProbeError::Refused { message, .. }) if kernel_lacks_only(&message) => {
+            // This kernel lacks the extension: iptables can't judge it here (the commit will).
+            return Ok(None);
+        }
+        Err(ProbeError::Refused { message, .. }) => {
+            let message = message.trim();
+            if OLD_API.contains(&name) {
+                // libxtables' old API names the value; ours is the option set last.
+                let value = options
+                    .last()
+                    .and_then(|o| o.args.first())
+                    .map(|a| rule::unquote(a))
+                    .unwrap_or_default();
+                return Err(exception(
+                    py,
+                    "builtins",
+                    "ValueError",
+                    format!("invalid value b'{value}' (iptables refused `{text}`: {message})"),
+                ));
+            }
+            return Err(xtables_error(
+                py,
+                format!("b'{name}': iptables refused `{text}`: {message}"),
+            ));
+        }
+        Err(_) => return Ok(None),
+    };
+    let parsed = RuleSpec::parse(&line).map_err(|e| {
+        xtables_error(
+            py,
+            format!("b'{name}': cannot read iptables' answer {line:?}: {e}"),
+        )
+    })?;
+    let found = if kind == "match" {
+        parsed
+            .matches
+            .iter()
+            .find(|m| m.name == name)
+            .map(|m| from_args(&m.options))
+    } else {
+        parsed.target.map(|t| from_args(&t.options))
+    };
+    Ok(found)
+}
+
+/// True when iptables' refusal is only that this kernel lacks the extension (plus what follows
+/// from it: the final check of a half-set rule, or the kernel's refusal of the line).
+fn kernel_lacks_only(message: &str) -> bool {
+    if !message.contains("missing kernel module") {
+        return false;
+    }
+    let rest: Vec<&str> = message
+        .split([';', '\n'])
+        .filter(|l| !l.contains("Warning:") && !l.trim().is_empty())
+        .collect();
+    rest.iter().all(|l| {
+        l.contains("Invalid parameter combination")
+            || l.contains("line")
+            || INCOMPLETE.iter().any(|p| l.contains(p))
+            || l.trim_end().ends_with("):")
+    })
+}
+
+/// The canonical options of a match (`kind="match"`) or target, as `[(name, inverted, [args])]`.
+/// `protocol` is the rule's `-p` as `(inverted, word)`. Returns None when the form is not
+/// modelled and `probe` is false, or iptables cannot be asked.
+#[pyfunction]
+#[pyo3(signature = (nfproto, kind, name, options, protocol = None, probe = true))]
+#[allow(clippy::too_many_arguments)]
+pub fn canonical_options(
+    py: Python<'_>,
+    nfproto: u8,
+    kind: &str,
+    name: &str,
+    options: Vec<PyOption>,
+    protocol: Option<(bool, String)>,
+    probe: bool,
+) -> PyResult<Option<Vec<PyOption>>> {
+    let family = family_of(nfproto);
+    let protocol = protocol.map(|(inverted, value)| Negatable { inverted, value });
+    let mut options = options;
+    // libxtables ignores words an option does not take (`random="1"`, `dport=["1", "2"]`):
+    // drop them one at a time while that is what iptables would complain about.
+    for _ in 0..8 {
+        match model(family, kind, name, protocol.as_ref(), &to_args(&options)) {
+            Err(e) if e.message.contains("unexpected argument") => {
+                let Some(extra) = options
+                    .iter_mut()
+                    .find(|(n, _, a)| !a.is_empty() && e.to_string().contains(&format!("--{n}")))
+                else {
+                    break;
+                };
+                extra.2.pop();
+            }
+            _ => break,
+        }
+    }
+    let args = to_args(&options);
+    match model(family, kind, name, protocol.as_ref(), &args) {
+        Ok(Canon::Known(opts)) => Ok(Some(from_args(&opts))),
+        Ok(Canon::Unknown(_)) if probe => {
+            self::probe(py, family, kind, name, protocol.as_ref(), &args)
+        }
+        Ok(Canon::Unknown(_)) => Ok(None),
+        Err(e) => Err(refusal(py, kind, name, &options, &e)),
+    }
+}
+
+/// The core model's answer for one match or target.
+fn model(
+    family: Family,
+    kind: &str,
+    name: &str,
+    protocol: Option<&Negatable>,
+    args: &[OptionArg],
+) -> Result<Canon<Vec<OptionArg>>, CanonError> {
+    if kind == "match" {
+        let m = MatchSpec {
+            name: name.to_string(),
+            options: args.to_vec(),
+        };
+        canonical_match(family, protocol, &m).map(|c| match c {
+            Canon::Known(m) => Canon::Known(m.options),
+            Canon::Unknown(w) => Canon::Unknown(w),
+        })
+    } else {
+        let t = TargetSpec {
+            name: name.to_string(),
+            goto: false,
+            options: args.to_vec(),
+        };
+        canonical_target(family, None, protocol, &t).map(|c| match c {
+            Canon::Known(t) => Canon::Known(t.options),
+            Canon::Unknown(w) => Canon::Unknown(w),
+        })
+    }
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(canonical_options, m)?)?;
+    Ok(())
+}
