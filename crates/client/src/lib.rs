@@ -1,18 +1,149 @@
-//! Blocking client for `pytables-server`: plain std `UnixStream`, no async runtime, so the PyO3
-//! module and the CLI can call it directly.
+//! The native Rust API of pytables: a blocking client for `pytables-server`.
+//!
+//! One server per network namespace owns the netfilter ruleset; every program that changes rules
+//! (Python through `import pytables as iptc`, the `pytables` command, Rust through this crate)
+//! sends it transactions, so nobody's update is lost. This crate is plain std (a `UnixStream`,
+//! no async runtime), so the PyO3 module and the CLI call it directly.
+//!
+//! - [`Client::connect`] reaches the server of the current namespace (or [`ConnectOptions::socket`]).
+//! - [`Client::snapshot`] reads tables as `iptables-save` text; [`pytables_core::save::parse_save`]
+//!   turns it into the [`pytables_core::Table`] model.
+//! - [`builder::RuleBuilder`] builds rules in canonical form and [`builder::TxBuilder`] builds
+//!   transactions; [`Client::commit`] applies one all-or-nothing, across tables and families.
+//! - [`Client::commit_with_retry`] rebuilds and resends a transaction while another process's
+//!   change conflicts with its preconditions.
+//! - [`Client::status`] and [`Client::audit_log`]: what the server holds and who changed what.
+//!
+//! # Connect and read
 //!
 //! ```no_run
 //! use pytables_client::{Client, ConnectOptions};
-//! use pytables_core::{ops::{Op, Transaction}, Family, Rule};
-//! let mut c = Client::connect(&ConnectOptions::default())?;
-//! let snap = c.snapshot(Family::V4, Some("filter"))?;
-//! println!("{}", snap.tables[0].text);
-//! c.commit(&Transaction { ops: vec![Op::Append {
-//!     family: Family::V4, table: "filter".into(), chain: "INPUT".into(),
-//!     rule: Rule { spec: "-p tcp -m tcp --dport 22 -j ACCEPT".into(), counters: None },
-//! }]})?;
+//! use pytables_core::{save::parse_save, Family};
+//!
+//! let mut client = Client::connect(&ConnectOptions::default())?;
+//! println!("{} drives the {} backend", client.server(), client.backend().name());
+//! let snap = client.snapshot(Family::V4, Some("filter"))?;
+//! // The text is the table's `iptables-save -c` block; parse it for the model.
+//! let filter = parse_save(&snap.tables[0].text).expect("the server sends valid save text");
+//! for chain in &filter[0].chains {
+//!     println!("{}: {} rules", chain.name, chain.rules.len());
+//! }
 //! # Ok::<(), pytables_client::ClientError>(())
 //! ```
+//!
+//! # Rules in canonical form
+//!
+//! Rule identity is the canonical form: the text `iptables-save` prints. The builder returns it
+//! (the same form the Python face and the CLI use), so a rule built by hand compares equal to
+//! the kernel's, and a rule iptables would refuse is refused before anything is sent:
+//!
+//! ```
+//! use pytables_client::builder::RuleBuilder;
+//! use pytables_core::Family;
+//!
+//! let ssh = RuleBuilder::new()
+//!     .protocol("tcp")
+//!     .matching("tcp")
+//!     .option("dport", ["22"])
+//!     .source("192.0.2.0/24")
+//!     .jump("ACCEPT")
+//!     .build(Family::V4, "filter")?;
+//! assert_eq!(ssh.spec, "-s 192.0.2.0/24 -p tcp -m tcp --dport 22 -j ACCEPT");
+//! # Ok::<(), pytables_client::builder::BuildError>(())
+//! ```
+//!
+//! # Transactions
+//!
+//! A [`Transaction`] is a list of [`Op`]s applied all-or-nothing: if one op's precondition
+//! fails or iptables refuses one rule, nothing of it reaches the kernel.
+//!
+//! ```no_run
+//! use pytables_client::builder::{RuleBuilder, TxBuilder};
+//! use pytables_client::{Client, ConnectOptions};
+//! use pytables_core::Family;
+//!
+//! let mut client = Client::connect(&ConnectOptions::default())?;
+//! let masquerade = RuleBuilder::new().out_interface("eth0").jump("MASQUERADE");
+//! let tx = TxBuilder::new(Family::V4)
+//!     .create_chain("filter", "WEB")
+//!     .append("filter", "WEB", RuleBuilder::new().jump("ACCEPT").build(Family::V4, "filter")?)
+//!     .append("nat", "POSTROUTING", masquerade.build(Family::V4, "nat")?)
+//!     .build();
+//! let reply = client.commit(&tx)?;
+//! println!("committed as audit entry {}", reply.seq);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Concurrent changes: preconditions and retry
+//!
+//! Ops carry intent. An insert may say what it expects at its position
+//! ([`Expected`]); when another client changed that chain in between, the server refuses the
+//! transaction as a conflict ([`ClientError::is_conflict`]) and
+//! [`Client::commit_with_retry`] reads again and rebuilds it:
+//!
+//! ```no_run
+//! use pytables_client::builder::{RuleBuilder, TxBuilder};
+//! use pytables_client::{Client, ConnectOptions, Expected};
+//! use pytables_core::{save::parse_save, Family};
+//!
+//! let mut client = Client::connect(&ConnectOptions::default())?;
+//! let block = RuleBuilder::new().source("203.0.113.7").jump("DROP").build(Family::V4, "filter")?;
+//! // Put the rule first in INPUT: insert at 0 only if 0 still holds what this try read.
+//! client.commit_with_retry(5, |c| {
+//!     let snap = c.snapshot(Family::V4, Some("filter"))?;
+//!     let table = parse_save(&snap.tables[0].text).expect("valid save text").remove(0);
+//!     let first = table.chain("INPUT").and_then(|ch| ch.rules.first());
+//!     let expect = Some(match first {
+//!         Some(r) => Expected::Rule(r.spec.clone()),
+//!         None => Expected::End,
+//!     });
+//!     Ok(TxBuilder::new(Family::V4).insert("filter", "INPUT", 0, block.clone(), expect).build())
+//! })?;
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Errors
+//!
+//! A refusal is a [`ServerError`] naming the op, table, chain, rule and option:
+//!
+//! ```no_run
+//! use pytables_client::builder::TxBuilder;
+//! use pytables_client::{Client, ConnectOptions, OpError, ServerError};
+//! use pytables_core::Family;
+//!
+//! let mut client = Client::connect(&ConnectOptions::default())?;
+//! let tx = TxBuilder::new(Family::V4).delete_chain("filter", "NO-SUCH-CHAIN").build();
+//! match client.commit(&tx).map_err(|e| e.server_error().cloned()) {
+//!     Err(Some(ServerError::Precondition { error: OpError::NoSuchChain { chain, .. }, .. })) => {
+//!         println!("no chain {chain}: nothing was changed")
+//!     }
+//!     Err(Some(other)) => println!("refused: {other}"),
+//!     Err(None) => println!("the connection failed"),
+//!     Ok(_) => unreachable!(),
+//! }
+//! # Ok::<(), pytables_client::ClientError>(())
+//! ```
+//!
+//! # Who changed what
+//!
+//! ```no_run
+//! use pytables_client::{Client, ConnectOptions};
+//!
+//! let mut client = Client::connect(&ConnectOptions::default())?;
+//! let status = client.status()?;
+//! println!("{} commits, {} refused", status.committed, status.refused);
+//! for entry in client.audit_log(None)? {
+//!     println!("#{} {} pid {:?} uid {} {}: {}", entry.seq, entry.time, entry.pid, entry.uid,
+//!              entry.program, entry.result);
+//! }
+//! # Ok::<(), pytables_client::ClientError>(())
+//! ```
+//!
+//! A runnable program is in `examples/block_host.rs`
+//! (`cargo run -p pytables-client --example block_host -- 203.0.113.7`, inside a namespace with
+//! a server).
+
+pub mod builder;
 
 use std::os::unix::net::UnixStream;
 use std::time::Duration;
@@ -30,16 +161,19 @@ use thiserror::Error;
 
 #[derive(Debug, Error)]
 pub enum ClientError {
+    /// No server answers at the address (none runs in this namespace, or another socket).
     #[error("cannot connect to pytables-server at {addr}: {source} (is the server running in this network namespace?)")]
     Connect {
         addr: String,
         source: std::io::Error,
     },
+    /// The connection broke, timed out, or carried a frame that could not be read.
     #[error("pytables-server connection: {0}")]
     Frame(#[from] FrameError),
     /// The server refused the request; see [`ServerError`] for the kinds.
     #[error(transparent)]
     Server(Box<ServerError>),
+    /// The server answered with a reply of the wrong kind (a protocol bug).
     #[error("unexpected reply from pytables-server: {0}")]
     Protocol(String),
 }
@@ -95,6 +229,8 @@ pub struct Client {
 }
 
 impl Client {
+    /// Connects and does the version handshake, which tells [`backend`](Self::backend) and
+    /// [`server`](Self::server).
     pub fn connect(opts: &ConnectOptions) -> Result<Client, ClientError> {
         let addr = match &opts.socket {
             Some(a) => a.clone(),
@@ -190,6 +326,7 @@ impl Client {
         Err(last.expect("at least one try"))
     }
 
+    /// The server's figures: backend, tables with generations and rule counts, commits.
     pub fn status(&mut self) -> Result<Status, ClientError> {
         match self.call(RequestBody::Status)? {
             ResponseBody::Status(s) => Ok(s),
