@@ -617,9 +617,25 @@ fn date_text(s: &str) -> Option<String> {
     if parts.len() != 3 || parts[0].len() != 4 || parts[1].len() != 2 || parts[2].len() != 2 {
         return None;
     }
-    let y = decimal(parts[0], 2037).filter(|y| *y >= 1970)?;
+    let y = decimal(parts[0], 2038).filter(|y| *y >= 1970)?;
     let m = decimal(parts[1], 12).filter(|m| *m >= 1)?;
-    let day = decimal(parts[2], 28).filter(|d| *d >= 1)?;
+    let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+    let month_days = [
+        31,
+        if leap { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    // Out-of-range days are normalised by mktime: ask iptables.
+    let day = decimal(parts[2], month_days[m as usize - 1]).filter(|d| *d >= 1)?;
     let t = match t {
         Some(t) => {
             let p: Vec<&str> = t.split(':').collect();
@@ -630,7 +646,34 @@ fn date_text(s: &str) -> Option<String> {
         }
         None => 0,
     };
+    // The kernel keeps a 32-bit time; later dates are not ours to judge.
+    let days = days_since_epoch(y, m, day);
+    if days * 86400 + t as u64 > i32::MAX as u64 {
+        return None;
+    }
     Some(format!("{y:04}-{m:02}-{day:02}T{}", daytime_text(t)))
+}
+
+/// Days from 1970-01-01 to a date (proleptic Gregorian, year >= 1970).
+fn days_since_epoch(y: u64, m: u64, d: u64) -> u64 {
+    let leap = |y: u64| y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
+    let mut days: u64 = (1970..y).map(|y| if leap(y) { 366 } else { 365 }).sum();
+    let month_days = [
+        31,
+        if leap(y) { 29 } else { 28 },
+        31,
+        30,
+        31,
+        30,
+        31,
+        31,
+        30,
+        31,
+        30,
+        31,
+    ];
+    days += month_days[..m as usize - 1].iter().sum::<u64>();
+    days + d - 1
 }
 
 const WEEKDAYS: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];

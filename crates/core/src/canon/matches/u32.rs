@@ -36,9 +36,7 @@ fn test(t: &str) -> Option<String> {
             out.push_str(op);
             rest = &rest[op.len()..];
         }
-        let end = rest
-            .find(['&', '<', '>', '@'])
-            .unwrap_or(rest.len());
+        let end = rest.find(['&', '<', '>', '@']).unwrap_or(rest.len());
         let n = number(&rest[..end])?;
         out.push_str(&format!("{n:#x}"));
         rest = &rest[end..];
