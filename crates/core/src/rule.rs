@@ -349,18 +349,35 @@ impl RuleSpec {
         }
         for m in &self.matches {
             out.push_str(" -m ");
-            out.push_str(&m.name);
+            push_name(&mut out, &m.name);
             push_options(&mut out, &m.options);
         }
         if let Some(t) = &self.target {
             out.push_str(if t.goto { " -g " } else { " -j " });
-            out.push_str(&t.name);
+            push_name(&mut out, &t.name);
             push_options(&mut out, &t.options);
         }
         if out.starts_with(' ') {
             out.remove(0);
         }
         out
+    }
+}
+
+/// A match or target name as one word that parses back to it: bare as a rule normally has it,
+/// quoted (see [`save_string`]) when it is empty, holds blanks, quotes or backslashes, or would
+/// read as an option or an inversion.
+fn push_name(out: &mut String, name: &str) {
+    let plain = !name.is_empty()
+        && !name.starts_with('-')
+        && name != "!"
+        && !name
+            .bytes()
+            .any(|b| b.is_ascii_whitespace() || b == b'"' || b == b'\\');
+    if plain {
+        out.push_str(name);
+    } else {
+        out.push_str(&save_string(name));
     }
 }
 
