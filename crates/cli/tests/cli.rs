@@ -411,24 +411,6 @@ fn apply_is_atomic_and_idempotent() {
         );
         assert_eq!(server.ok(&["log", "--json"]).lines().count(), seq_before);
 
-        // Atomic: each bad file is refused and changes nothing, in any table.
-        let state = server.kernel_save(Family::V4, None);
-        for (file, exit) in [(&bad_kernel, 1), (&bad_syntax, 2), (&bad_value, 2)] {
-            let out = server.pytables(&["apply", file]);
-            assert_eq!(
-                code(&out),
-                Some(exit),
-                "{backend:?} {file}: {}",
-                String::from_utf8_lossy(&out.stderr)
-            );
-            assert!(!out.stderr.is_empty());
-            assert_eq!(
-                server.kernel_save(Family::V4, None),
-                state,
-                "{backend:?}: {file} changed the kernel"
-            );
-        }
-
         // --noflush adds what is missing and keeps the rest; again, it adds nothing.
         let extra = write(
             &format!("extra-{}.rules", backend.name()),
@@ -450,6 +432,39 @@ fn apply_is_atomic_and_idempotent() {
             "{after}"
         );
         assert_eq!(server.ok(&["apply", "--noflush", &extra]), "");
+
+        // -6 works on the IPv6 tables and leaves IPv4 alone.
+        let v4 = server.kernel_save(Family::V4, None);
+        let six = write(
+            &format!("six-{}.rules", backend.name()),
+            "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n-A INPUT -s 2001:db8::1 -p tcp --dport 22 -j ACCEPT\nCOMMIT\n",
+        );
+        server.ok(&["apply", "-6", &six]);
+        assert_eq!(
+            server.kernel_save(Family::V6, Some("filter")),
+            "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD DROP [0:0]\n:OUTPUT ACCEPT [0:0]\n\
+             -A INPUT -s 2001:db8::1/128 -p tcp -m tcp --dport 22 -j ACCEPT\nCOMMIT\n"
+        );
+        assert_eq!(server.kernel_save(Family::V4, None), v4);
+        assert_eq!(server.ok(&["apply", "-6", &six]), "");
+
+        // Atomic: each bad file is refused and changes nothing, in any table.
+        let state = server.kernel_save(Family::V4, None);
+        for (file, exit) in [(&bad_kernel, 1), (&bad_syntax, 2), (&bad_value, 2)] {
+            let out = server.pytables(&["apply", file]);
+            assert_eq!(
+                code(&out),
+                Some(exit),
+                "{backend:?} {file}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
+            assert!(!out.stderr.is_empty());
+            assert_eq!(
+                server.kernel_save(Family::V4, None),
+                state,
+                "{backend:?}: {file} changed the kernel"
+            );
+        }
     }
     std::fs::remove_dir_all(&dir).unwrap();
 }
@@ -559,6 +574,24 @@ fn persist_status_and_no_server() {
         assert_eq!(json["committed"], 1);
         assert_eq!(json["recent"].as_array().unwrap().len(), 1);
     }
+    // A server on a filesystem socket is reached with --socket (or PYTABLES_SOCKET) only.
+    let backend = backends_under_test()[0];
+    let sock = std::env::temp_dir().join(format!("pytables-cli-{}.sock", std::process::id()));
+    let sock = sock.to_str().unwrap();
+    let server = Server::start_with(
+        "cli-socket",
+        backend,
+        &["--socket", sock],
+        &["--socket", sock],
+    );
+    server.ok(&["--socket", sock, "exec", "--", "-N", "VIA-PATH"]);
+    assert!(server
+        .kernel_save(Family::V4, Some("filter"))
+        .contains(":VIA-PATH - [0:0]"));
+    assert_eq!(code(&server.pytables(&["status"])), Some(3));
+    drop(server);
+    let _ = std::fs::remove_file(sock);
+
     // No server in this namespace: exit 3.
     let empty = Netns::new("cli-noserver").unwrap();
     let out = empty

@@ -69,10 +69,22 @@ pub struct Server {
 
 impl Server {
     pub fn start(label: &str, backend: Backend) -> Server {
+        Server::start_with(label, backend, &[], &[])
+    }
+
+    /// A server with extra arguments; `cli_args` go before every `pytables` subcommand (e.g.
+    /// `--socket PATH`) while waiting for it to answer.
+    pub fn start_with(
+        label: &str,
+        backend: Backend,
+        server_args: &[&str],
+        cli_args: &[&str],
+    ) -> Server {
         let ns = Netns::new(label).expect("create namespace");
         let child = ns
             .command(server_binary().to_str().unwrap())
             .args(["--backend", backend.name()])
+            .args(server_args)
             .env("RUST_LOG", "warn")
             .stdin(Stdio::null())
             .stdout(Stdio::null())
@@ -81,8 +93,10 @@ impl Server {
             .expect("start pytables-server");
         let server = Server { ns, backend, child };
         let deadline = Instant::now() + Duration::from_secs(20);
+        let mut probe: Vec<&str> = cli_args.to_vec();
+        probe.push("status");
         loop {
-            let out = server.pytables(&["status"]);
+            let out = server.pytables(&probe);
             if out.status.success() {
                 return server;
             }
