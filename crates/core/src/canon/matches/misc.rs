@@ -619,10 +619,9 @@ fn date_text(s: &str) -> Option<String> {
     }
     let y = decimal(parts[0], 2038).filter(|y| *y >= 1970)?;
     let m = decimal(parts[1], 12).filter(|m| *m >= 1)?;
-    let leap = y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
     let month_days = [
         31,
-        if leap { 29 } else { 28 },
+        if is_leap(y) { 29 } else { 28 },
         31,
         30,
         31,
@@ -654,13 +653,16 @@ fn date_text(s: &str) -> Option<String> {
     Some(format!("{y:04}-{m:02}-{day:02}T{}", daytime_text(t)))
 }
 
+fn is_leap(y: u64) -> bool {
+    y.is_multiple_of(4) && (!y.is_multiple_of(100) || y.is_multiple_of(400))
+}
+
 /// Days from 1970-01-01 to a date (proleptic Gregorian, year >= 1970).
 fn days_since_epoch(y: u64, m: u64, d: u64) -> u64 {
-    let leap = |y: u64| y % 4 == 0 && (y % 100 != 0 || y % 400 == 0);
-    let mut days: u64 = (1970..y).map(|y| if leap(y) { 366 } else { 365 }).sum();
+    let mut days: u64 = (1970..y).map(|y| if is_leap(y) { 366 } else { 365 }).sum();
     let month_days = [
         31,
-        if leap(y) { 29 } else { 28 },
+        if is_leap(y) { 29 } else { 28 },
         31,
         30,
         31,
