@@ -256,19 +256,25 @@ impl Op {
     }
 }
 
-/// Rule identity: how two specs are compared. The server plugs in the canonical form
-/// (`pytables_core::canon` + probe); the default only collapses blanks.
+/// Rule identity: the canonical form of a spec a client wrote. Specs in a [`Table`] read from
+/// iptables-save are canonical already; a client's spec is compared after this.
 pub trait Canon {
-    fn canonical(&self, table: &str, spec: &str) -> String;
+    /// The canonical text of `spec`, or None when it is not known without asking iptables.
+    fn canonical(&self, family: Family, table: &str, spec: &str) -> Option<String>;
 }
 
-/// Compares specs after collapsing runs of blanks.
+/// Knows no extension: only collapses runs of blanks (tests, and a fallback).
 pub struct WhitespaceCanon;
 
 impl Canon for WhitespaceCanon {
-    fn canonical(&self, _table: &str, spec: &str) -> String {
-        spec.split_whitespace().collect::<Vec<_>>().join(" ")
+    fn canonical(&self, _family: Family, _table: &str, spec: &str) -> Option<String> {
+        Some(collapse(spec))
     }
+}
+
+/// `spec` with runs of blanks collapsed to one and no blanks at the ends.
+pub fn collapse(spec: &str) -> String {
+    spec.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
 /// What [`apply`] decided that [`render`] needs.
@@ -279,6 +285,10 @@ pub struct Applied {
     pub matched_spec: Option<String>,
     /// Nothing to do (create_chain with exist_ok on an existing chain).
     pub noop: bool,
+    /// The table after [`apply`] may differ from what the kernel will hold: a rule whose
+    /// canonical form is not known (the client's text is stored as is), a delete iptables must
+    /// match itself, or counters set. The caller then re-reads the table from the kernel.
+    pub uncertain: bool,
 }
 
 /// Checks `op`'s preconditions against `table` and changes `table` as the kernel will.
@@ -286,6 +296,27 @@ pub struct Applied {
 /// canonical text afterwards.
 pub fn apply(op: &Op, table: &mut Table, canon: &dyn Canon) -> Result<Applied, OpError> {
     let tname = table.name.clone();
+    let family = op.family();
+    // A client's rule as the kernel will store it: its canonical text when known.
+    let stored = |rule: &Rule, applied: &mut Applied| -> Rule {
+        let text = rule.spec.trim();
+        match canon.canonical(family, &tname, text) {
+            Some(c) => {
+                // Trust only text that already is canonical; anything else is re-read.
+                if c != text {
+                    applied.uncertain = true;
+                }
+                Rule {
+                    spec: c,
+                    counters: rule.counters,
+                }
+            }
+            None => {
+                applied.uncertain = true;
+                rule.clone()
+            }
+        }
+    };
     let no_chain = |c: &str| OpError::NoSuchChain {
         table: tname.clone(),
         chain: c.to_string(),
@@ -374,7 +405,13 @@ pub fn apply(op: &Op, table: &mut Table, canon: &dyn Canon) -> Result<Applied, O
                 c.rules.clear();
             }
         }
-        Op::SetPolicy { chain, policy, .. } => {
+        Op::SetPolicy {
+            chain,
+            policy,
+            counters,
+            ..
+        } => {
+            applied.uncertain |= counters.is_some();
             let c = table.chain_mut(chain).ok_or_else(|| no_chain(chain))?;
             if !c.is_builtin() {
                 return Err(OpError::NoSuchChain {
@@ -392,11 +429,12 @@ pub fn apply(op: &Op, table: &mut Table, canon: &dyn Canon) -> Result<Applied, O
             c.policy = Some(policy.clone());
         }
         Op::Append { chain, rule, .. } => {
+            let r = stored(rule, &mut applied);
             table
                 .chain_mut(chain)
                 .ok_or_else(|| no_chain(chain))?
                 .rules
-                .push(rule.clone());
+                .push(r);
         }
         Op::Insert {
             chain,
@@ -406,9 +444,10 @@ pub fn apply(op: &Op, table: &mut Table, canon: &dyn Canon) -> Result<Applied, O
             ..
         } => {
             let c = table.chain_mut(chain).ok_or_else(|| no_chain(chain))?;
-            check_expect(&tname, c, *position, expect.as_ref(), canon)?;
+            check_expect(family, &tname, c, *position, expect.as_ref(), canon)?;
             check_index(&tname, c, *position, true)?;
-            c.rules.insert(*position, rule.clone());
+            let r = stored(rule, &mut applied);
+            c.rules.insert(*position, r);
         }
         Op::Replace {
             chain,
@@ -418,18 +457,17 @@ pub fn apply(op: &Op, table: &mut Table, canon: &dyn Canon) -> Result<Applied, O
             ..
         } => {
             let c = table.chain_mut(chain).ok_or_else(|| no_chain(chain))?;
-            check_expect(&tname, c, *position, expect.as_ref(), canon)?;
+            check_expect(family, &tname, c, *position, expect.as_ref(), canon)?;
             check_index(&tname, c, *position, false)?;
-            c.rules[*position] = rule.clone();
+            let r = stored(rule, &mut applied);
+            c.rules[*position] = r;
         }
         Op::DeleteRule { chain, rule, .. } => {
             let c = table.chain_mut(chain).ok_or_else(|| no_chain(chain))?;
-            let want = canon.canonical(&tname, rule);
-            match c
-                .rules
-                .iter()
-                .position(|r| canon.canonical(&tname, &r.spec) == want)
-            {
+            let want = canon
+                .canonical(family, &tname, rule)
+                .unwrap_or_else(|| collapse(rule));
+            match c.rules.iter().position(|r| r.spec == want) {
                 Some(i) => {
                     applied.matched_spec = Some(c.rules.remove(i).spec);
                 }
@@ -449,7 +487,7 @@ pub fn apply(op: &Op, table: &mut Table, canon: &dyn Canon) -> Result<Applied, O
             ..
         } => {
             let c = table.chain_mut(chain).ok_or_else(|| no_chain(chain))?;
-            check_expect(&tname, c, *position, expect.as_ref(), canon)?;
+            check_expect(family, &tname, c, *position, expect.as_ref(), canon)?;
             check_index(&tname, c, *position, false)?;
             c.rules.remove(*position);
         }
@@ -575,6 +613,7 @@ fn check_index(table: &str, c: &Chain, position: usize, insert: bool) -> Result<
 /// Checked before the index: with an expectation, a position that moved out of range is a
 /// conflict (the chain changed since the client looked), not a bad index.
 fn check_expect(
+    family: Family,
     table: &str,
     c: &Chain,
     position: usize,
@@ -588,7 +627,10 @@ fn check_expect(
     let ok = match (expect, found) {
         (Expected::End, None) => position == c.rules.len(),
         (Expected::Rule(want), Some(r)) => {
-            canon.canonical(table, want) == canon.canonical(table, &r.spec)
+            r.spec == *want
+                || canon
+                    .canonical(family, table, want)
+                    .is_some_and(|c| c == r.spec)
         }
         _ => false,
     };
@@ -795,7 +837,7 @@ mod tests {
         let a = apply(&del, &mut t, &WhitespaceCanon).unwrap();
         let mut lines = vec![];
         render(&del, &a, &mut lines);
-        assert_eq!(lines, ["-D INPUT -p tcp  -j ACCEPT"]);
+        assert_eq!(lines, ["-D INPUT -p tcp -j ACCEPT"]);
         assert!(matches!(
             apply(&del, &mut t, &WhitespaceCanon),
             Err(OpError::RuleNotFound { .. })

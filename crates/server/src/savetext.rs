@@ -79,6 +79,54 @@ fn parse_counters(word: &str) -> Option<Counters> {
     })
 }
 
+/// Prints a table as `iptables-save -c` does: built-in chains first (as held), user chains
+/// sorted by name (iptables keeps them so), every rule with its counters.
+pub fn print_block(table: &Table) -> String {
+    let mut chains: Vec<&pytables_core::Chain> = table.chains.iter().collect();
+    chains.sort_by(|a, b| match (a.is_builtin(), b.is_builtin()) {
+        (true, true) => std::cmp::Ordering::Equal,
+        (true, false) => std::cmp::Ordering::Less,
+        (false, true) => std::cmp::Ordering::Greater,
+        (false, false) => a.name.as_bytes().cmp(b.name.as_bytes()),
+    });
+    let rules: usize = table.rule_count();
+    let mut s = String::with_capacity(64 + rules * 80);
+    s.push_str(&format!("*{}\n", table.name));
+    for c in &chains {
+        let k = c.counters.unwrap_or_default();
+        let policy = c.policy.as_deref().unwrap_or("-");
+        s.push_str(&format!(
+            ":{} {policy} [{}:{}]\n",
+            c.name, k.packets, k.bytes
+        ));
+    }
+    for c in &chains {
+        for r in &c.rules {
+            let k = r.counters.unwrap_or_default();
+            s.push_str(&format!("[{}:{}] -A {}", k.packets, k.bytes, c.name));
+            if !r.spec.is_empty() {
+                s.push(' ');
+                s.push_str(&r.spec);
+            }
+            s.push('\n');
+        }
+    }
+    s.push_str("COMMIT\n");
+    s
+}
+
+/// Puts user chains in iptables' order (after the built-ins, by name), as [`print_block`] does.
+pub fn sort_chains(table: &mut Table) {
+    table
+        .chains
+        .sort_by(|a, b| match (a.is_builtin(), b.is_builtin()) {
+            (true, true) => std::cmp::Ordering::Equal,
+            (true, false) => std::cmp::Ordering::Less,
+            (false, true) => std::cmp::Ordering::Greater,
+            (false, false) => a.name.as_bytes().cmp(b.name.as_bytes()),
+        });
+}
+
 /// The block of an empty table: built-in chains with policy ACCEPT.
 pub fn empty_block(name: &str) -> String {
     let mut s = format!("*{name}\n");
@@ -105,5 +153,8 @@ mod tests {
         assert_eq!(t.chains[0].rules[0].counters.unwrap().bytes, 4);
         assert_eq!(t.chains[1].rules[0].spec, "-j ACCEPT");
         assert!(parse_block("filter", "-A NOPE -j ACCEPT\n").is_err());
+        // Printing gives back what iptables-save -c prints.
+        let block = "*filter\n:INPUT DROP [1:2]\n:X - [0:0]\n[3:4] -A INPUT -p tcp -j X\n[0:0] -A X -j ACCEPT\nCOMMIT\n";
+        assert_eq!(print_block(&parse_block("filter", block).unwrap()), block);
     }
 }

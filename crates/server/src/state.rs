@@ -111,6 +111,38 @@ impl State {
         Ok(changed)
     }
 
+    /// Installs a table the writer computed (its own committed change, known exactly) with the
+    /// kernel's fingerprint taken right after the commit.
+    pub fn install_computed(
+        &mut self,
+        key: &Key,
+        mut table: Table,
+        fingerprint: Option<Fingerprint>,
+    ) {
+        savetext::sort_chains(&mut table);
+        let text = savetext::print_block(&table);
+        let changed = self
+            .tables
+            .get(key)
+            .is_none_or(|old| !same_rules(&old.table, &table));
+        let generation = match self.tables.get(key) {
+            Some(old) if !changed => old.generation,
+            _ => {
+                self.next_generation += 1;
+                self.next_generation
+            }
+        };
+        self.tables.insert(
+            key.clone(),
+            TableState {
+                table,
+                text: Arc::from(text),
+                generation,
+                fingerprint,
+            },
+        );
+    }
+
     /// Forgets the fingerprint: the next refresh re-reads the table.
     pub fn invalidate(&mut self, key: &Key) {
         if let Some(t) = self.tables.get_mut(key) {

@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use pytables_core::ops::{self, Canon, Op, OpError, Transaction, WhitespaceCanon};
+use pytables_core::ops::{self, Canon, Op, OpError, Transaction};
 use pytables_core::{Backend, Family};
 use pytables_proto::{CommitReply, ServerError, Snapshot, Status, TableStatus};
 use tokio::sync::{mpsc, oneshot};
@@ -14,6 +14,18 @@ use tracing::{debug, info, warn};
 
 use crate::fingerprint::Fingerprint;
 use crate::state::{Key, State};
+
+/// Rule identity through `pytables_core::canon` (the normaliser): known forms only.
+struct CoreCanon;
+
+impl Canon for CoreCanon {
+    fn canonical(&self, family: Family, table: &str, spec: &str) -> Option<String> {
+        match pytables_core::canon::canonical_text(family, Some(table), spec) {
+            Ok(pytables_core::canon::Canon::Known(s)) => Some(s),
+            _ => None,
+        }
+    }
+}
 
 /// At most this many commands are taken into one batch.
 const MAX_BATCH: usize = 256;
@@ -61,7 +73,7 @@ impl Writer {
             state,
             stats: Stats::default(),
             started: std::time::Instant::now(),
-            canon: Box::new(WhitespaceCanon),
+            canon: Box::new(CoreCanon),
         }
     }
 
@@ -205,8 +217,9 @@ impl Writer {
                 .map(|k| (k.clone(), self.state.tables[k].table.clone()))
                 .collect();
             let mut accepted = Vec::new();
+            let mut uncertain = BTreeSet::new();
             for p in ready {
-                match self.simulate(&p.tx, &mut sim) {
+                match self.simulate(&p.tx, &mut sim, &mut uncertain) {
                     Ok(rendered) => {
                         plan.add(accepted.len(), rendered);
                         accepted.push(p);
@@ -231,19 +244,7 @@ impl Writer {
             // 3. One restore run per family.
             match self.apply(&plan, &touched) {
                 Ok(()) => {
-                    // Our own change: the touched tables must be read back, the others are
-                    // still current if ours was the only commit.
-                    for key in &touched {
-                        self.state.invalidate(key);
-                    }
-                    if let (Some(from), Some(to)) = (generation, self.nft_generation()) {
-                        if to != from.wrapping_add(1) {
-                            // Someone else committed too, before or after our restore.
-                            self.stats.races += 1;
-                            debug!(from, to, "nf_tables changed around our commit");
-                        }
-                        self.state.advance_nft_generation(from, to);
-                    }
+                    self.record_commit(&touched, sim, &uncertain, generation);
                     self.finish(accepted, &touched);
                     return;
                 }
@@ -273,6 +274,48 @@ impl Writer {
                     }
                 }
             }
+        }
+    }
+
+    /// After a successful run: the new state of the touched tables. When the kernel can only
+    /// hold what the writer computed — every rule's canonical text known, and no one else
+    /// changed the table meanwhile (legacy: we hold the xtables lock; nft: the generation moved
+    /// by exactly our commit) — the computed tables are installed without re-reading them.
+    /// Otherwise they are re-read with iptables-save.
+    fn record_commit(
+        &mut self,
+        touched: &BTreeSet<Key>,
+        mut sim: BTreeMap<Key, pytables_core::Table>,
+        uncertain: &BTreeSet<Key>,
+        generation: Option<u32>,
+    ) {
+        let backend = self.state.runner.backend;
+        let mut exclusive = backend == Backend::Legacy;
+        let mut nft_now = None;
+        if let (Some(from), Some(to)) = (generation, self.nft_generation()) {
+            if to == from.wrapping_add(1) {
+                exclusive = true;
+                nft_now = Some(to);
+            } else {
+                // Someone else committed too, before or after our restore.
+                self.stats.races += 1;
+                debug!(from, to, "nf_tables changed around our commit");
+            }
+            self.state.advance_nft_generation(from, to);
+        }
+        for key in touched {
+            self.state.invalidate(key);
+            if !exclusive || uncertain.contains(key) {
+                continue; // finish() re-reads it
+            }
+            let Some(table) = sim.remove(key) else {
+                continue;
+            };
+            let fingerprint = match nft_now {
+                Some(g) => Some(Fingerprint::NftGeneration(g)),
+                None => crate::fingerprint::current(backend, key.0, &key.1).ok(),
+            };
+            self.state.install_computed(key, table, fingerprint);
         }
     }
 
@@ -315,7 +358,9 @@ impl Writer {
         &self,
         tx: &Transaction,
         sim: &mut BTreeMap<Key, pytables_core::Table>,
+        uncertain: &mut BTreeSet<Key>,
     ) -> Result<Vec<(Key, usize, Vec<String>)>, ServerError> {
+        let mut unsure = BTreeSet::new();
         let mut trial: BTreeMap<Key, pytables_core::Table> = BTreeMap::new();
         let mut rendered = Vec::new();
         for (i, op) in tx.ops.iter().enumerate() {
@@ -328,15 +373,22 @@ impl Writer {
                 // The spec may be written differently from iptables-save's form; let
                 // iptables' own matching decide (`-D CHAIN spec`).
                 Err(OpError::RuleNotFound { .. }) if matches!(op, Op::DeleteRule { .. }) => {
-                    ops::Applied::default()
+                    ops::Applied {
+                        uncertain: true,
+                        ..ops::Applied::default()
+                    }
                 }
                 Err(error) => return Err(ServerError::Precondition { op_index: i, error }),
             };
+            if applied.uncertain {
+                unsure.insert(key.clone());
+            }
             let mut lines = Vec::new();
             ops::render(op, &applied, &mut lines);
             rendered.push((key, i, lines));
         }
         sim.extend(trial);
+        uncertain.extend(unsure);
         Ok(rendered)
     }
 
