@@ -211,7 +211,8 @@ impl Prober {
         batch: &[(usize, &str)],
     ) -> Result<Vec<(usize, String)>, BatchError> {
         let script = script::build(table, batch);
-        let out = run::restore_and_save(self.backend, family, table, &self.setup, &script.text)
+        let setup = format!("{}\n{}", self.setup, script::set_setup(family, batch));
+        let out = run::restore_and_save(self.backend, family, table, &setup, &script.text)
             .map_err(|e| BatchError::Run(e.to_string()))?;
         if out.ok {
             return Ok(script::read_save(&out.stdout));

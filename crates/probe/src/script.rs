@@ -47,6 +47,44 @@ pub(crate) fn build(table: &str, specs: &[(usize, &str)]) -> Script {
     Script { text, lines }
 }
 
+/// `ipset create` commands for the sets the specs name (`--match-set`, `--add-set`,
+/// `--del-set`), so a scratch namespace can judge them: each set gets three dimensions (enough
+/// for any flag list) and the rule's family. The set type does not change the saved line.
+pub(crate) fn set_setup(family: pytables_core::Family, specs: &[(usize, &str)]) -> String {
+    let mut names = BTreeSet::new();
+    for (_, spec) in specs {
+        let Ok(rule) = RuleSpec::parse(spec) else {
+            continue;
+        };
+        let options = rule
+            .matches
+            .iter()
+            .flat_map(|m| m.options.iter())
+            .chain(rule.target.iter().flat_map(|t| t.options.iter()));
+        for o in options {
+            if matches!(o.name.as_str(), "match-set" | "set" | "add-set" | "del-set") {
+                if let Some(name) = o.args.first() {
+                    let safe = !name.is_empty()
+                        && name
+                            .bytes()
+                            .all(|b| b.is_ascii_alphanumeric() || b"_.-".contains(&b));
+                    if safe {
+                        names.insert(name.clone());
+                    }
+                }
+            }
+        }
+    }
+    let family = match family {
+        pytables_core::Family::V4 => "inet",
+        pytables_core::Family::V6 => "inet6",
+    };
+    names
+        .iter()
+        .map(|n| format!("ipset create {n} hash:ip,port,ip family {family} -exist 2>/dev/null\n"))
+        .collect()
+}
+
 /// The rule lines iptables-save printed per scratch chain, keyed by spec index.
 pub(crate) fn read_save(save: &str) -> Vec<(usize, String)> {
     let mut out = Vec::new();

@@ -74,6 +74,30 @@ fn probe_answers_refuses_and_caches() {
 }
 
 #[test]
+fn sets_named_by_specs_are_created_in_the_scratch_namespace() {
+    if !available() {
+        eprintln!("skipping: needs root");
+        return;
+    }
+    for backend in backends_under_test() {
+        let got = Prober::new(backend).canonical(
+            Family::V6,
+            "filter",
+            &[
+                "-m set --match-set ptauto src,dst --return-nomatch",
+                "-j SET --add-set ptauto2 src --exist",
+            ],
+        );
+        assert_eq!(
+            got[0],
+            Ok("-m set --match-set ptauto src,dst --return-nomatch".to_string()),
+            "{backend:?}"
+        );
+        assert!(got[1].is_ok(), "{backend:?}: {:?}", got[1]);
+    }
+}
+
+#[test]
 fn setup_commands_make_sets_available() {
     if !available() {
         eprintln!("skipping: needs root");
