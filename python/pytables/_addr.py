@@ -116,8 +116,15 @@ def _v6_mask_len(mask):
     return bits
 
 
+def _v6_masked(addr, plen):
+    raw = int.from_bytes(socket.inet_pton(socket.AF_INET6, addr), "big")
+    mask = ((1 << plen) - 1) << (128 - plen) if plen else 0
+    return socket.inet_ntop(socket.AF_INET6, (raw & mask).to_bytes(16, "big"))
+
+
 def v6_from_user(value):
-    """`'2001:DB8::1'` -> `'2001:db8::1/128'`; host bits are kept, as ip6tables does."""
+    """`'2001:DB8::1'` -> `'2001:db8::1/128'`. Host bits are cleared (`2001:db8::1/64` ->
+    `2001:db8::/64`): iptables-restore clears them too, so a rule equals its kernel copy."""
     _require_nonempty(value)
     inv, rest = _split_inv(value)
     addr, slash, mask = rest.partition("/")
@@ -136,7 +143,7 @@ def v6_from_user(value):
             plen = _v6_mask_len(mask)
         except (OSError, ValueError):
             raise ValueError("invalid netmask %s" % mask) from None
-    return "%s%s/%d" % ("!" if inv else "", a, plen)
+    return "%s%s/%d" % ("!" if inv else "", _v6_masked(a, plen), plen)
 
 
 def v6_from_save(inverted, word):
