@@ -130,21 +130,16 @@ fn conntrack(ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
             Parsed::Unknown(w) => return unknown(w),
             Parsed::Err(e) => return Err(o.err(name, e)),
         };
-        // Printed as given (host bits kept); a full mask prints no suffix.
+        // Printed as given, host bits kept; a full mask prints no suffix.
+        let full = if ctx.family == crate::Family::V4 {
+            32
+        } else {
+            128
+        };
         let text = match net.prefix() {
-            Some(p)
-                if p == if ctx.family == crate::Family::V4 {
-                    32
-                } else {
-                    128
-                } =>
-            {
-                format_addr(ctx.family, net.addr)
-            }
-            Some(p) if net.addr & !net.mask == 0 => {
-                format!("{}/{p}", format_addr(ctx.family, net.addr))
-            }
-            _ => return unknown(format!("--{name} with host bits or an odd mask")),
+            Some(p) if p == full => format_addr(ctx.family, net.addr),
+            Some(p) => format!("{}/{p}", format_addr(ctx.family, net.addr)),
+            None => return unknown(format!("--{name} with a non-contiguous mask")),
         };
         out.one(name, g.inverted, text);
     }

@@ -336,9 +336,8 @@ fn pkttype(_ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
         "unicast" | "host" => "unicast",
         "broadcast" => "broadcast",
         "multicast" => "multicast",
-        "otherhost" | "outgoing" | "loopback" => {
-            return unknown(format!("packet type {:?}", g.arg()))
-        }
+        "otherhost" => "otherhost",
+        "outgoing" | "loopback" => return unknown(format!("packet type {:?}", g.arg())),
         _ => return Err(o.err("pkt-type", format!("Bad packet type '{}'", g.arg()))),
     };
     out.one("pkt-type", g.inverted, t);

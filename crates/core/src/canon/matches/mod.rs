@@ -5,6 +5,7 @@ mod ct;
 mod l4;
 pub(crate) mod marks;
 mod misc;
+mod more;
 mod rate;
 mod u32;
 
@@ -66,6 +67,16 @@ fn lookup(name: &str) -> Option<Def> {
         "string" => misc::STRING,
         "statistic" => misc::STATISTIC,
         "time" => misc::TIME,
+        "tcpmss" => more::TCPMSS,
+        "quota" => more::QUOTA,
+        "cpu" => more::CPU,
+        "devgroup" => more::DEVGROUP,
+        "realm" => more::REALM,
+        "socket" => more::SOCKET,
+        "connbytes" => more::CONNBYTES,
+        "esp" => more::ESP,
+        "ah" => more::AH,
+        "cgroup" => more::CGROUP,
         _ => return None,
     })
 }
