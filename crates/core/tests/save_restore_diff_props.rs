@@ -96,3 +96,49 @@ fn restore_text_round_trips() {
     assert_eq!(print_restore(&blocks), text);
     assert_eq!(blocks[0].commands[3].line, 5);
 }
+
+/// Length of a longest common subsequence, by dynamic programming.
+fn lcs_len(a: &[usize], b: &[usize]) -> usize {
+    let mut row = vec![0usize; b.len() + 1];
+    for x in a {
+        let mut diag = 0;
+        for (j, y) in b.iter().enumerate() {
+            let up = row[j + 1];
+            row[j + 1] = if x == y { diag + 1 } else { up.max(row[j]) };
+            diag = up;
+        }
+    }
+    row[b.len()]
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 3000, failure_persistence: None, ..ProptestConfig::default() })]
+
+    /// The chain edit keeps a longest common subsequence of the rules (duplicates included),
+    /// and walks to B exactly.
+    #[test]
+    fn chain_edit_keeps_a_longest_common_subsequence(
+        a in prop::collection::vec(0usize..6, 0..40),
+        b in prop::collection::vec(0usize..6, 0..40),
+    ) {
+        let specs = ["-j ACCEPT", "-j DROP", "-j RETURN", "-s 10.0.0.1/32", "-p tcp", "-j LOG"];
+        let table = |rules: &[usize]| {
+            let mut t = pytables_core::restore::empty_table("filter");
+            t.chains[0].rules = rules
+                .iter()
+                .map(|&i| pytables_core::Rule { spec: specs[i].to_string(), counters: None })
+                .collect();
+            vec![t]
+        };
+        let (ta, tb) = (table(&a), table(&b));
+        let blocks = diff(&ta, &tb);
+        let commands: Vec<String> = blocks.iter().flat_map(|b| &b.commands).map(|l| l.command.to_string()).collect();
+        let mut got = ta.clone();
+        apply(&mut got, &blocks).unwrap();
+        prop_assert_eq!(&got[0].chains[0].rules, &tb[0].chains[0].rules);
+        if !commands.iter().any(|c| c.starts_with("-F")) {
+            let removed = commands.iter().filter(|c| c.starts_with("-D") || c.starts_with("-R")).count();
+            prop_assert_eq!(a.len() - removed, lcs_len(&a, &b), "{:?}", commands);
+        }
+    }
+}
