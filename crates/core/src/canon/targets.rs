@@ -120,6 +120,12 @@ fn lookup(name: &str) -> Option<Def> {
         "HL" => d(HL_OPTS, Some("mangle"), hl),
         "CLASSIFY" => d(CLASSIFY_OPTS, None, classify),
         "CHECKSUM" => d(CHECKSUM_OPTS, Some("mangle"), checksum),
+        "NETMAP" => d(NETMAP_OPTS, Some("nat"), netmap),
+        "TEE" => d(TEE_OPTS, None, tee),
+        "TPROXY" => d(TPROXY_OPTS, Some("mangle"), tproxy),
+        "AUDIT" => d(AUDIT_OPTS, None, audit),
+        "CONNSECMARK" => d(CONNSECMARK_OPTS, Some("mangle"), connsecmark),
+        "TCPOPTSTRIP" => d(TCPOPTSTRIP_OPTS, Some("mangle"), tcpoptstrip),
         "TRACE" => d(NO_OPTS, None, trace),
         "SET" => d(SET_OPTS, None, set),
         _ => return None,
@@ -566,12 +572,23 @@ fn nat(ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
             ),
         ));
     };
-    if ctx.family == Family::V6 {
-        return unknown("IPv6 NAT ranges");
-    }
-    let (addrs, ports) = match g.arg().split_once(':') {
-        Some((a, p)) => (a, Some(p)),
-        None => (g.arg(), None),
+    // IPv4: `a[-b][:p[-q]]`; IPv6: `a[-b]` or `[a]:p[-q]`.
+    let (addrs, ports, bracket) = match ctx.family {
+        Family::V4 => match g.arg().split_once(':') {
+            Some((a, p)) => (a, Some(p), false),
+            None => (g.arg(), None, false),
+        },
+        Family::V6 => match g.arg().strip_prefix('[') {
+            Some(rest) => match rest.split_once(']') {
+                Some((a, "")) => (a, None, true),
+                Some((a, p)) => match p.strip_prefix(':') {
+                    Some(p) => (a, Some(p), true),
+                    None => return unknown(format!("NAT range {:?}", g.arg())),
+                },
+                None => return unknown(format!("NAT range {:?}", g.arg())),
+            },
+            None => (g.arg(), None, false),
+        },
     };
     if addrs.is_empty() || addrs.contains('/') && !addrs.contains('-') {
         if addrs.contains('/') {
@@ -581,9 +598,9 @@ fn nat(ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
     }
     let mut ends = Vec::new();
     for a in addrs.splitn(2, '-') {
-        match super::addr::parse_host(Family::V4, a) {
-            super::addr::Parsed::Ok(v) if a.split('.').count() == 4 => {
-                ends.push(super::addr::format_addr(Family::V4, v))
+        match super::addr::parse_host(ctx.family, a) {
+            super::addr::Parsed::Ok(v) if ctx.family == Family::V6 || a.split('.').count() == 4 => {
+                ends.push(super::addr::format_addr(ctx.family, v))
             }
             super::addr::Parsed::Err(_) => {
                 return Err(o.err(opt_name, format!("Bad IP address \"{a}\"")))
@@ -591,11 +608,17 @@ fn nat(ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
             _ => return unknown(format!("address {a:?}")),
         }
     }
+    if bracket && ends.len() > 1 {
+        return unknown("bracketed IPv6 address range");
+    }
     let mut text = if ends.len() == 2 && ends[0] != ends[1] {
         format!("{}-{}", ends[0], ends[1])
     } else {
         ends[0].clone()
     };
+    if bracket && ports.is_some() {
+        text = format!("[{text}]");
+    }
     if let Some(p) = ports {
         let Some(protocol) = port_protocol(ctx) else {
             return Err(o.err(opt_name, NEED_PORT_PROTO));
@@ -813,6 +836,167 @@ fn trace(ctx: &Ctx, _o: &mut Opts, _out: &mut Out) -> Res {
     if ctx.table.is_some_and(|t| t != "raw") {
         return unknown("TRACE outside raw (backends differ)");
     }
+    done()
+}
+
+const NETMAP_OPTS: &[Opt] = &[opt(&["to"], One, false)];
+const TEE_OPTS: &[Opt] = &[opt(&["gateway"], One, false), opt(&["oif"], One, false)];
+const TPROXY_OPTS: &[Opt] = &[
+    opt(&["on-port"], One, false),
+    opt(&["on-ip"], One, false),
+    opt(&["tproxy-mark"], One, false),
+];
+const AUDIT_OPTS: &[Opt] = &[opt(&["type"], One, false)];
+const CONNSECMARK_OPTS: &[Opt] = &[opt(&["save"], Zero, false), opt(&["restore"], Zero, false)];
+const TCPOPTSTRIP_OPTS: &[Opt] = &[opt(&["strip-options"], One, false)];
+
+/// NETMAP `--to net`: host bits cleared, printed as a prefix.
+fn netmap(ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
+    let Some(g) = o.take("to") else {
+        return Err(o.err("to", "NETMAP: option \"--to\" must be specified"));
+    };
+    match super::addr::parse_net(ctx.family, g.arg()) {
+        super::addr::Parsed::Ok(net) if net.prefix().is_some() => {
+            out.one("to", false, net.save_form())
+        }
+        super::addr::Parsed::Err(e) => return Err(o.err("to", e)),
+        _ => return unknown(format!("--to {:?}", g.arg())),
+    }
+    done()
+}
+
+/// TEE: a gateway address (printed as read) and an optional output interface.
+fn tee(ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
+    // The kernel restricts TEE to mangle on legacy only.
+    if ctx.table.is_some_and(|t| t != "mangle") {
+        return unknown("TEE outside mangle");
+    }
+    let Some(g) = o.take("gateway") else {
+        return Err(o.err("gateway", "TEE: option \"--gateway\" must be specified"));
+    };
+    match super::addr::parse_host(ctx.family, g.arg()) {
+        super::addr::Parsed::Ok(v)
+            if ctx.family == Family::V6 || g.arg().split('.').count() == 4 =>
+        {
+            out.one("gateway", false, super::addr::format_addr(ctx.family, v))
+        }
+        super::addr::Parsed::Err(e) => return Err(o.err("gateway", e)),
+        _ => return unknown(format!("gateway {:?}", g.arg())),
+    }
+    if let Some(i) = o.take("oif") {
+        let plain = !i.arg().is_empty()
+            && i.arg().len() <= 15
+            && i.arg()
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+        if !plain {
+            return unknown(format!("oif {:?}", i.arg()));
+        }
+        out.one("oif", false, i.arg());
+    }
+    done()
+}
+
+/// TPROXY prints port, address (default any) and mark/mask (default 0x0/0x0) every time.
+fn tproxy(ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
+    if ctx.family == Family::V6 {
+        return unknown("IPv6 TPROXY");
+    }
+    let Some(protocol) = ctx
+        .plain_protocol()
+        .filter(|p| [proto::TCP, proto::UDP].contains(p))
+    else {
+        return unknown("TPROXY without -p tcp/udp (the kernel decides)");
+    };
+    let Some(p) = o.take("on-port") else {
+        return Err(o.err("on-port", "TPROXY target: Parameter --on-port is required"));
+    };
+    let port = match parse_port(p.arg(), protocol) {
+        Port::Ok(n) => n,
+        Port::Unknown(w) => return unknown(w),
+        Port::Err(e) => return Err(o.err("on-port", e)),
+    };
+    let ip = match o.take("on-ip") {
+        None => "0.0.0.0".to_string(),
+        Some(g) => match super::addr::parse_host(Family::V4, g.arg()) {
+            super::addr::Parsed::Ok(v) if g.arg().split('.').count() == 4 => {
+                super::addr::format_addr(Family::V4, v)
+            }
+            super::addr::Parsed::Err(e) => return Err(o.err("on-ip", e)),
+            _ => return unknown(format!("on-ip {:?}", g.arg())),
+        },
+    };
+    let (v, m) = match o.take("tproxy-mark") {
+        None => (0, 0),
+        Some(g) => {
+            let (v, m) =
+                value_mask(g.arg(), "--tproxy-mark").map_err(|e| o.err("tproxy-mark", e))?;
+            (v, m.unwrap_or(u32::MAX))
+        }
+    };
+    out.one("on-port", false, port.to_string());
+    out.one("on-ip", false, ip);
+    out.one("tproxy-mark", false, format!("{v:#x}/{m:#x}"));
+    done()
+}
+
+fn audit(_ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
+    let Some(g) = o.take("type") else {
+        return Err(o.err("type", "AUDIT: option \"--type\" must be specified"));
+    };
+    match g.arg() {
+        "accept" | "drop" | "reject" => out.one("type", false, g.arg()),
+        _ => return unknown(format!("audit type {:?}", g.arg())),
+    }
+    done()
+}
+
+fn connsecmark(_ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
+    match (o.take("save"), o.take("restore")) {
+        (Some(_), None) => out.flag("save"),
+        (None, Some(_)) => out.flag("restore"),
+        _ => return unknown("CONNSECMARK needs exactly one of --save/--restore"),
+    }
+    done()
+}
+
+/// TCP option names TCPOPTSTRIP knows, and their kinds.
+const TCP_OPTIONS: [(&str, u8); 6] = [
+    ("wscale", 3),
+    ("mss", 2),
+    ("sack-permitted", 4),
+    ("sack", 5),
+    ("timestamp", 8),
+    ("md5", 19),
+];
+
+/// The options to strip, printed as kinds in increasing order.
+fn tcpoptstrip(ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
+    if ctx.plain_protocol() != Some(proto::TCP) {
+        return unknown("TCPOPTSTRIP without -p tcp (the kernel decides)");
+    }
+    let Some(g) = o.take("strip-options") else {
+        return Err(o.err("strip-options", "TCPOPTSTRIP: --strip-options is required"));
+    };
+    let mut kinds = [false; 256];
+    for w in g.arg().split(',') {
+        let kind = match TCP_OPTIONS.iter().find(|(n, _)| *n == w) {
+            Some(&(_, k)) => k,
+            None => match decimal(w, 255) {
+                Some(k) if w == k.to_string() => k as u8,
+                _ => return unknown(format!("tcp option {w:?}")),
+            },
+        };
+        if kinds[kind as usize] {
+            return Err(o.err("strip-options", format!("Option \"{w}\" already specified")));
+        }
+        kinds[kind as usize] = true;
+    }
+    let list: Vec<String> = (0..256)
+        .filter(|k| kinds[*k])
+        .map(|k| k.to_string())
+        .collect();
+    out.one("strip-options", false, list.join(","));
     done()
 }
 

@@ -169,7 +169,7 @@ fn targets() {
     assert_eq!(v4("-j MYCHAIN"), "-j MYCHAIN");
     assert_eq!(v4("-g MYCHAIN"), "-g MYCHAIN");
     assert!(v4("-j MYCHAIN --foo").starts_with("ERROR"));
-    assert!(v4("-j AUDIT --type drop").starts_with("UNKNOWN"));
+    assert!(v4("-p tcp -j SYNPROXY --mss 1460").starts_with("UNKNOWN"));
     assert!(v4("-j LOG --log-level err").contains("log level \"err\" unknown"));
     assert_eq!(
         canon(Family::V4, Some("mangle"), "-j TOS --and-tos 0x10"),
