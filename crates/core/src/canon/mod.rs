@@ -7,6 +7,7 @@
 //! crate): host and user names, abbreviated options, extensions not modelled. We never guess.
 
 mod addr;
+mod getopt;
 mod matches;
 mod netdb;
 mod num;
@@ -194,8 +195,8 @@ pub fn canonical_rule_in(
         protocol: protocol_number(rule.protocol.as_ref())?,
         table,
     };
-    let rehomed = match rehome(rule) {
-        Canon::Known(m) => m,
+    let (rehomed, target) = match getopt::rehome(rule) {
+        Canon::Known(r) => r,
         Canon::Unknown(w) => return Ok(Canon::Unknown(w)),
     };
     for m in &rehomed {
@@ -206,7 +207,7 @@ pub fn canonical_rule_in(
             }
         }
     }
-    if let Some(t) = &rule.target {
+    if let Some(t) = &target {
         match targets::canonical(&ctx, t)? {
             Canon::Known(t) => out.target = Some(t),
             Canon::Unknown(w) => {
@@ -221,75 +222,6 @@ pub fn canonical_rule_in(
         Some(w) => Canon::Unknown(w),
         None => Canon::Known(out),
     })
-}
-
-/// Gives each option to the extension iptables gives it to. iptables reads options with
-/// getopt over every extension loaded so far, the latest first, and loads the `-p` protocol's
-/// match on demand: in `-p tcp -m comment --comment x --dport 22`, `--dport` belongs to an
-/// implicit `tcp` match placed after `comment`.
-fn rehome(rule: &RuleSpec) -> Canon<Vec<MatchSpec>> {
-    let implicit = rule
-        .protocol
-        .as_ref()
-        .filter(|p| !p.inverted)
-        .and_then(|p| crate::rule::implicit_match_name(&crate::rule::unquote(&p.value)));
-    let mut out: Vec<MatchSpec> = Vec::with_capacity(rule.matches.len());
-    // Index in `out` of the match loaded implicitly, once it is.
-    let mut implicit_at: Option<usize> = None;
-    for m in &rule.matches {
-        let mut kept = MatchSpec {
-            name: m.name.clone(),
-            options: Vec::new(),
-        };
-        let mut strays = Vec::new();
-        for o in &m.options {
-            match matches::accepts(&m.name, &o.name) {
-                Some(false) => strays.push(o.clone()),
-                _ => kept.options.push(o.clone()),
-            }
-        }
-        out.push(kept);
-        let mi = out.len() - 1;
-        for o in strays {
-            let owner = (0..mi)
-                .rev()
-                .find(|&i| matches::accepts(&out[i].name, &o.name) == Some(true));
-            if let Some(i) = owner {
-                if out[i + 1..]
-                    .iter()
-                    .any(|later| matches::accepts(&later.name, &o.name).is_none())
-                {
-                    return Canon::Unknown(format!(
-                        "option --{} after a match not modelled",
-                        o.name
-                    ));
-                }
-                out[i].options.push(o);
-                continue;
-            }
-            match implicit {
-                Some(p) if matches::accepts(p, &o.name) == Some(true) => {
-                    let i = *implicit_at.get_or_insert_with(|| {
-                        out.push(MatchSpec {
-                            name: p.to_string(),
-                            options: Vec::new(),
-                        });
-                        out.len() - 1
-                    });
-                    out[i].options.push(o);
-                }
-                // Nobody takes it: the match's own normaliser reports it.
-                _ => out[mi].options.push(o),
-            }
-        }
-    }
-    // nft merges two matches of the same protocol into one; legacy keeps both.
-    for p in ["tcp", "udp", "icmp", "icmp6"] {
-        if out.iter().filter(|m| m.name == p).count() > 1 {
-            return Canon::Unknown(format!("two {p} matches (backends differ)"));
-        }
-    }
-    Canon::Known(out)
 }
 
 /// The canonical form of one match, given the rule's `-p` (tcp, udp, icmp and multiport need it).

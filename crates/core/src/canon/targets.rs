@@ -90,6 +90,16 @@ pub fn is_target_extension(name: &str) -> bool {
     matches!(name, "ACCEPT" | "DROP" | "RETURN") || EXTENSIONS.contains(&name)
 }
 
+/// Whether target `name` takes option `--opt` (None: an extension not modelled). A user chain
+/// takes none.
+pub(crate) fn accepts(name: &str, opt: &str) -> Option<bool> {
+    match lookup(name) {
+        Some(def) => Some(def.opts.iter().any(|o| o.names.contains(&opt))),
+        None if EXTENSIONS.contains(&name) => None,
+        None => Some(false),
+    }
+}
+
 struct Def {
     opts: &'static [Opt],
     /// The only table the target is valid in.

@@ -197,3 +197,22 @@ fn options_go_to_the_extension_iptables_gives_them_to() {
     );
     assert!(v4("-p tcp -m tcp --sport 1 -m tcp --dport 2").starts_with("UNKNOWN"));
 }
+
+#[test]
+fn a_stray_option_may_belong_to_a_match_not_modelled() {
+    assert!(v4("-m nfacct -m comment --comment x --nfacct-name y").starts_with("UNKNOWN"));
+    assert!(v4("-m comment --comment x --bogus 1").starts_with("ERROR"));
+}
+
+#[test]
+fn options_after_the_target_go_to_their_match() {
+    assert_eq!(
+        v4("-p tcp -j ACCEPT --dport 22"),
+        "-p tcp -m tcp --dport 22 -j ACCEPT"
+    );
+    assert_eq!(
+        v4("-m mark -j LOG --mark 1 --log-level 3"),
+        "-m mark --mark 0x1 -j LOG --log-level 3"
+    );
+    assert!(v4("-j ACCEPT --bogus").starts_with("ERROR"));
+}
