@@ -2,13 +2,11 @@
 //! `pytables_core::canon`. Where the canonicaliser says "ask iptables" (an extension it does not
 //! model), the rule is compared in its parsed-and-reprinted form: iptables-save order, implicit
 //! protocol matches made explicit. That is exact for text that came from iptables-save.
-//!
-//! The command line is laxer than save text: `-p tcp -m state --state NEW --dport 22` gives
-//! `--dport` to the tcp match, because iptables offers an option the current match does not
-//! know to the protocol's match. [`canonical`] does the same before giving up.
+//! The normaliser also places options the way iptables' getopt does, so the command line's
+//! `-p tcp -m state --state NEW --dport 22` gives `--dport` to an implicit tcp match.
 
-use pytables_core::canon::{canonical_rule_in, Canon, CanonError, Part};
-use pytables_core::rule::{implicit_match_name, MatchSpec, RuleSpec};
+use pytables_core::canon::{canonical_rule_in, Canon};
+use pytables_core::rule::RuleSpec;
 use pytables_core::{Backend, Family};
 use pytables_probe::{ProbeError, Prober};
 
@@ -72,58 +70,15 @@ pub fn check_syntax(family: Family, table: &str, spec: &str) -> Result<(), Strin
     normalise(family, table, spec).map(|_| ())
 }
 
-/// The canonical text when the normaliser knows it, else `Unknown(parsed-and-reprinted text)`.
+/// The canonical text when the normaliser knows it, else `Unknown(parsed-and-reprinted text)`
+/// for iptables to judge.
 fn normalise(family: Family, table: &str, spec: &str) -> Result<Canon<String>, String> {
-    let mut rule = RuleSpec::parse(spec).map_err(|e| e.to_string())?;
-    loop {
-        match canonical_rule_in(family, Some(table), &rule) {
-            Ok(Canon::Known(r)) => return Ok(Canon::Known(r.to_spec_string())),
-            Ok(Canon::Unknown(_)) => return Ok(Canon::Unknown(rule.to_spec_string())),
-            Err(e) => match to_protocol_match(&rule, &e) {
-                Some(fixed) => rule = fixed,
-                None => return Err(e.to_string()),
-            },
-        }
+    let rule = RuleSpec::parse(spec).map_err(|e| e.to_string())?;
+    match canonical_rule_in(family, Some(table), &rule) {
+        Ok(Canon::Known(r)) => Ok(Canon::Known(r.to_spec_string())),
+        Ok(Canon::Unknown(_)) => Ok(Canon::Unknown(rule.to_spec_string())),
+        Err(e) => Err(e.to_string()),
     }
-}
-
-/// When `e` says a match does not know an option and the rule's `-p` has an implicit match
-/// (tcp, udp, icmp …), the rule with that option moved to the protocol's match placed right
-/// after it, as iptables loads it. None when that does not apply.
-fn to_protocol_match(rule: &RuleSpec, e: &CanonError) -> Option<RuleSpec> {
-    let Part::Match { name, option: None } = &e.part else {
-        return None;
-    };
-    let option = e
-        .message
-        .strip_prefix("unknown option \"--")?
-        .strip_suffix('"')?;
-    let proto = rule.protocol.as_ref().filter(|p| !p.inverted)?;
-    let pm = implicit_match_name(&proto.value)?;
-    if pm == name {
-        return None;
-    }
-    let mut fixed = rule.clone();
-    let i = fixed
-        .matches
-        .iter()
-        .position(|m| &m.name == name && m.options.iter().any(|o| o.name == option))?;
-    let at = fixed.matches[i]
-        .options
-        .iter()
-        .position(|o| o.name == option)?;
-    let moved = fixed.matches[i].options.remove(at);
-    match fixed.matches.get_mut(i + 1) {
-        Some(next) if next.name == pm => next.options.push(moved),
-        _ => fixed.matches.insert(
-            i + 1,
-            MatchSpec {
-                name: pm.to_string(),
-                options: vec![moved],
-            },
-        ),
-    }
-    Some(fixed)
 }
 
 #[cfg(test)]
