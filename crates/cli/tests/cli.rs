@@ -82,6 +82,26 @@ const COMMANDS: &[&str] = &[
     "-t mangle -F TEMP2",
     "-t mangle -X TEMP2",
     "-t raw -A PREROUTING -p udp --dport 53 -j CT --notrack",
+    "-N IN-SSH",
+    "-A INPUT -p tcp ! --syn -m conntrack --ctstate NEW -j DROP",
+    "-A INPUT -p tcp --tcp-flags ALL NONE -j DROP",
+    "-A INPUT -f -j DROP",
+    "-A INPUT ! -s 10.0.0.0/8 -p tcp --dport 22:25 -g IN-SSH",
+    "-A IN-SSH -m limit --limit 5/min --limit-burst 10 -j LOG --log-prefix \"ssh: \"",
+    "-A IN-SSH -j REJECT --reject-with icmp-host-prohibited",
+    "-A INPUT -m string --algo bm --string \"GET /admin\" -j DROP",
+    "-E IN-SSH SSH-IN",
+    "-A INPUT -s 172.16.0.0/12 -j DROP",
+    "-D INPUT --source 172.16.0.0/12 --jump DROP",
+    "-I INPUT 1 -c 10 20 -s 1.2.3.4 -j ACCEPT",
+    "-t mangle -N M1",
+    "-t mangle -N M2",
+    "-t mangle -A M1 -j M2",
+    "-t mangle -A M2 -j RETURN",
+    "-t mangle -X M2",
+    "-t mangle -F",
+    "-t mangle -X",
+    "-t raw -F",
     "-Z",
     // Refused by iptables, so by pytables too.
     "-A NOSUCH -j ACCEPT",
@@ -93,6 +113,9 @@ const COMMANDS: &[&str] = &[
     "-A INPUT -p tcp --dport 99999 -j ACCEPT",
     "-A INPUT -j NOSUCHTARGET",
     "-P LOGDROP DROP",
+    "-E SSH-IN LOGDROP",
+    "-I INPUT 99 -j ACCEPT",
+    "-R INPUT 99 -j ACCEPT",
     "-6 -A INPUT -s 2001:db8::1 -p tcp --dport 22 -j ACCEPT",
     "-6 -A INPUT -p ipv6-icmp --icmpv6-type echo-request -j ACCEPT",
     "-6 -A INPUT -s 2001:db8::/32 -j DROP",
@@ -188,7 +211,7 @@ fn exec_gives_the_same_ruleset_as_iptables() {
                 "{backend:?} {family} {table}: -S differs"
             );
         }
-        for chain in ["INPUT", "LOGDROP"] {
+        for chain in ["INPUT", "LOGDROP", "SSH-IN"] {
             let s_ref = iptables(&plain, backend, Family::V4, &["-S", chain]);
             assert_eq!(
                 server.exec(&format!("-S {chain}")),
