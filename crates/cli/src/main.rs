@@ -203,6 +203,11 @@ fn run(cli: Cli) -> error::Result<()> {
 }
 
 fn main() -> ExitCode {
+    // `pytables save | head` should end quietly like other Unix tools, not report EPIPE.
+    // SAFETY: called before any thread exists; SIG_DFL is a valid disposition.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
