@@ -57,7 +57,7 @@ pub fn run(
         Command::Check { chain, specs } => check(client, family, &inv.table, chain, specs),
         Command::ListRules { chain, position } => {
             let table = load_table(client, family, &inv.table)?;
-            let text = listing::list_rules(&table, chain.as_deref(), *position)?;
+            let text = listing::list_rules(&table, chain.as_deref(), *position, inv.flags.verbose)?;
             write_out(out, &text)
         }
         Command::List { chain, position } => {

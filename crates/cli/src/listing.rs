@@ -4,7 +4,7 @@
 
 use std::fmt::Write as _;
 
-use pytables_core::model::{Chain, Counters, Table};
+use pytables_core::model::{Chain, Counters, Rule, Table};
 use pytables_core::rule::{Negatable, RuleSpec};
 
 use crate::error::{CliError, Result};
@@ -32,26 +32,41 @@ fn rule_at(table: &Table, chain: &Chain, n: usize) -> Result<usize> {
     Ok(n - 1)
 }
 
-/// `iptables -S [CHAIN [N]]`: `-P`/`-N` lines for the chains, then their `-A` lines.
-pub fn list_rules(table: &Table, chain: Option<&str>, position: Option<usize>) -> Result<String> {
+/// `iptables -S [CHAIN [N]]`: `-P`/`-N` lines for the chains, then their `-A` lines; with
+/// `counters` (`-v`), ` -c PACKETS BYTES` after the policy and before each rule's target.
+pub fn list_rules(
+    table: &Table,
+    chain: Option<&str>,
+    position: Option<usize>,
+    counters: bool,
+) -> Result<String> {
     let chains = chosen(table, chain)?;
     let mut out = String::new();
-    let rule_line = |c: &Chain, spec: &str, out: &mut String| {
+    let rule_line = |c: &Chain, r: &Rule, out: &mut String| {
         out.push_str("-A ");
         out.push_str(&c.name);
+        let spec = if counters {
+            with_counters(&r.spec, r.counters.unwrap_or_default())
+        } else {
+            r.spec.clone()
+        };
         if !spec.is_empty() {
             out.push(' ');
-            out.push_str(spec);
+            out.push_str(&spec);
         }
         out.push('\n');
     };
     if let (Some(n), [c]) = (position, chains.as_slice()) {
         let i = rule_at(table, c, n)?;
-        rule_line(c, &c.rules[i].spec, &mut out);
+        rule_line(c, &c.rules[i], &mut out);
         return Ok(out);
     }
     for c in &chains {
         match &c.policy {
+            Some(p) if counters => {
+                let k = c.counters.unwrap_or_default();
+                writeln!(out, "-P {} {p} -c {} {}", c.name, k.packets, k.bytes)
+            }
             Some(p) => writeln!(out, "-P {} {p}", c.name),
             None => writeln!(out, "-N {}", c.name),
         }
@@ -59,10 +74,35 @@ pub fn list_rules(table: &Table, chain: Option<&str>, position: Option<usize>) -
     }
     for c in &chains {
         for r in &c.rules {
-            rule_line(c, &r.spec, &mut out);
+            rule_line(c, r, &mut out);
         }
     }
     Ok(out)
+}
+
+/// The spec with `-c PACKETS BYTES` between its matches and its target, where `iptables -S -v`
+/// prints them.
+fn with_counters(spec: &str, k: Counters) -> String {
+    let c = format!("-c {} {}", k.packets, k.bytes);
+    let Ok(r) = RuleSpec::parse(spec) else {
+        return format!("{spec} {c}");
+    };
+    let head = RuleSpec {
+        target: None,
+        ..r.clone()
+    }
+    .to_spec_string();
+    let target = RuleSpec {
+        target: r.target,
+        ..RuleSpec::default()
+    }
+    .to_spec_string();
+    [head.as_str(), c.as_str(), target.as_str()]
+        .iter()
+        .filter(|p| !p.is_empty())
+        .copied()
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// `iptables -L [CHAIN [N]]`, readable: one block per chain.
@@ -253,27 +293,44 @@ COMMIT
     fn list_rules_prints_like_iptables_s() {
         let t = filter();
         assert_eq!(
-            list_rules(&t, None, None).unwrap(),
+            list_rules(&t, None, None, false).unwrap(),
             "-P INPUT DROP\n-P FORWARD ACCEPT\n-P OUTPUT ACCEPT\n-N USER\n\
              -A INPUT -s 10.0.0.1/32 -p tcp -m tcp --dport 22 -j ACCEPT\n-A INPUT -j USER\n-A USER\n"
         );
         assert_eq!(
-            list_rules(&t, Some("USER"), None).unwrap(),
+            list_rules(&t, Some("USER"), None, false).unwrap(),
             "-N USER\n-A USER\n"
         );
         assert_eq!(
-            list_rules(&t, Some("INPUT"), Some(2)).unwrap(),
+            list_rules(&t, Some("INPUT"), Some(2), false).unwrap(),
             "-A INPUT -j USER\n"
         );
         assert_eq!(
-            list_rules(&t, Some("INPUT"), Some(3))
+            list_rules(&t, Some("INPUT"), Some(3), false)
                 .unwrap_err()
                 .exit_code(),
             1
         );
         assert_eq!(
-            list_rules(&t, Some("NOPE"), None).unwrap_err().exit_code(),
+            list_rules(&t, Some("NOPE"), None, false)
+                .unwrap_err()
+                .exit_code(),
             1
+        );
+    }
+
+    #[test]
+    fn verbose_list_rules_shows_counters_before_the_target() {
+        let t = filter();
+        assert_eq!(
+            list_rules(&t, Some("INPUT"), None, true).unwrap(),
+            "-P INPUT DROP -c 0 0\n\
+             -A INPUT -s 10.0.0.1/32 -p tcp -m tcp --dport 22 -c 3 180 -j ACCEPT\n\
+             -A INPUT -c 0 0 -j USER\n"
+        );
+        assert_eq!(
+            list_rules(&t, Some("USER"), None, true).unwrap(),
+            "-N USER\n-A USER -c 0 0\n"
         );
     }
 

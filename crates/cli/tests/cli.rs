@@ -211,11 +211,21 @@ fn exec_gives_the_same_ruleset_as_iptables() {
                 "{backend:?} {family} {table}: -S differs"
             );
         }
-        for chain in ["INPUT", "LOGDROP", "SSH-IN"] {
-            let s_ref = iptables(&plain, backend, Family::V4, &["-S", chain]);
+        // Counters are zero in both namespaces (no traffic; `-Z` ran), so `-v` compares too.
+        for args in [
+            "-S INPUT",
+            "-S LOGDROP",
+            "-S SSH-IN",
+            "-S -v",
+            "-S INPUT 2 -v",
+            "-t nat -S -v",
+        ] {
+            let w: Vec<&str> = args.split_whitespace().collect();
+            let s_ref = iptables(&plain, backend, Family::V4, &w);
             assert_eq!(
-                server.exec(&format!("-S {chain}")),
-                String::from_utf8_lossy(&s_ref.stdout)
+                server.exec(args),
+                String::from_utf8_lossy(&s_ref.stdout),
+                "{backend:?}: `{args}`"
             );
         }
         for line in CHECKS {
