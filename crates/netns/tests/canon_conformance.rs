@@ -107,7 +107,7 @@ fn apply_valid(
     while !pending.is_empty() {
         let (text, lines) = script(table, &pending);
         let out = ns
-            .restore(backend, family, &["--noflush"], &text)
+            .restore(backend, family, &["--noflush", "--wait"], &text)
             .expect("run restore");
         if out.status.success() {
             break;
@@ -126,7 +126,7 @@ fn apply_valid(
                 for (i, c) in &pending {
                     let (text, _) = script(table, &[(*i, c)]);
                     let out = ns
-                        .restore(backend, family, &["--noflush"], &text)
+                        .restore(backend, family, &["--noflush", "--wait"], &text)
                         .expect("run restore");
                     if !out.status.success() {
                         let msg = String::from_utf8_lossy(&out.stderr).trim().to_string();
@@ -157,7 +157,7 @@ fn apply_valid(
 fn refused_alone(ns: &Netns, backend: Backend, index: usize, case: &Case) -> Result<(), String> {
     let (text, _) = script(&case.table, &[(index + 100_000, case)]);
     let out = ns
-        .restore(backend, case.family, &["--noflush"], &text)
+        .restore(backend, case.family, &["--noflush", "--wait"], &text)
         .expect("run restore");
     if out.status.success() {
         let save = ns

@@ -11,7 +11,8 @@ pub(crate) struct RunOutput {
     pub stderr: String,
 }
 
-/// `unshare -n sh -c 'setup; restore && save -t table'` with `script` on the restore's stdin.
+/// `unshare -n sh -c 'setup; restore --wait && save -t table'` with `script` on the restore's
+/// stdin. `--wait`: legacy's xtables lock is shared by every namespace of the host.
 /// The network namespace (and every rule in it) vanishes when the shell exits, so nothing
 /// reaches the caller's own ruleset. Needs root (CAP_SYS_ADMIN).
 pub(crate) fn restore_and_save(
@@ -24,7 +25,8 @@ pub(crate) fn restore_and_save(
     let restore = backend.binary(family, Tool::Restore);
     let save = backend.binary(family, Tool::Save);
     // $1..$3 carry the words, so no spec text is ever interpreted by the shell.
-    let body = format!("{{ :\n{setup}\n}} </dev/null\n\"$1\" || exit 3\nexec \"$2\" -t \"$3\"");
+    let body =
+        format!("{{ :\n{setup}\n}} </dev/null\n\"$1\" --wait || exit 3\nexec \"$2\" -t \"$3\"");
     let mut child = Command::new("unshare")
         .args([
             "-n", "--", "sh", "-c", &body, "probe", &restore, &save, table,

@@ -476,6 +476,16 @@ const CONNMARK_OPTS: &[Opt] = &[
     opt(&["mask"], One, false),
 ];
 
+/// A plain 32-bit mask option (`--nfmask 0xff`), if given.
+fn mask_opt(o: &mut Opts, name: &str) -> Result<Option<u32>, CanonError> {
+    let Some(g) = o.take(name) else {
+        return Ok(None);
+    };
+    super::values::number(g.arg(), u32::MAX as u64, &format!("--{name}"))
+        .map(|v| Some(v as u32))
+        .map_err(|e| o.err(name, e))
+}
+
 fn connmark(_ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
     let save = o.take("save-mark");
     let restore = o.take("restore-mark");
@@ -489,26 +499,9 @@ fn connmark(_ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
             out.one("set-xmark", false, format!("{v:#x}/{m:#x}"));
         }
         (None, Some(_), None) | (None, None, Some(_)) => {
-            let word = |o: &mut Opts, n: &str| -> Result<Option<u32>, CanonError> {
-                o.take(n)
-                    .map(|g| {
-                        value_mask(g.arg(), n)
-                            .map_err(|e| o.err(n, e))
-                            .map(|(v, m)| (v, m, g))
-                    })
-                    .transpose()?
-                    .map(|(v, m, g)| {
-                        if m.is_some() {
-                            Err(o.err(g.name, "mask takes no /"))
-                        } else {
-                            Ok(v)
-                        }
-                    })
-                    .transpose()
-            };
-            let mask = word(o, "mask")?;
-            let nf = word(o, "nfmask")?.or(mask).unwrap_or(u32::MAX);
-            let ct = word(o, "ctmask")?.or(mask).unwrap_or(u32::MAX);
+            let mask = mask_opt(o, "mask")?;
+            let nf = mask_opt(o, "nfmask")?.or(mask).unwrap_or(u32::MAX);
+            let ct = mask_opt(o, "ctmask")?.or(mask).unwrap_or(u32::MAX);
             out.flag(if is_restore {
                 "restore-mark"
             } else {
