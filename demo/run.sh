@@ -182,7 +182,17 @@ EOF
     echo "OK ($backend): nothing lost — $total_exp rules expected, iptables-save shows $kernel_rules in DEMO and DEMO-NAT"
   else
     echo "FAILED ($backend): expected $total_exp rules, iptables-save shows $kernel_rules"
+    failed=1
   fi
+
+  echo
+  rule
+  echo "persist, then apply the saved file again: it already matches, so no change"
+  rule
+  pt persist "$WORK/rules-$backend.v4" | sed 's/^/  /'
+  local again
+  again=$(pt apply "$WORK/rules-$backend.v4" 2>/dev/null)
+  if [[ -z $again ]]; then echo "  pytables apply: no changes"; else echo "$again"; failed=1; fi
 
   kill "$SERVER_PID"
   wait "$SERVER_PID" 2>/dev/null || true
