@@ -84,6 +84,14 @@ impl Prober {
         };
         let mut todo: Vec<(usize, &str)> = Vec::new();
         for (i, s) in specs.iter().enumerate() {
+            // One spec is one line of the restore script; more would be other commands.
+            if s.contains(['\n', '\r', '\0']) {
+                results[i] = Some(Err(ProbeError::Refused {
+                    spec: s.to_string(),
+                    message: "a rule specification cannot contain a line break".into(),
+                }));
+                continue;
+            }
             if results[i].is_none() && !todo.iter().any(|(_, t)| t == s) {
                 todo.push((i, s));
             }

@@ -43,6 +43,11 @@ fn probe_answers_refuses_and_caches() {
         assert_eq!(got[3], Ok("-m owner --uid-owner 0".to_string()));
         assert_eq!(got[4], got[1]);
         assert_eq!(got[5], Ok("-j MYCHAIN".to_string()));
+        let injected = prober.canonical(Family::V4, "filter", &["-j ACCEPT\n-A PTPROBE0 -j DROP"]);
+        assert!(
+            matches!(injected[0], Err(ProbeError::Refused { .. })),
+            "{injected:?}"
+        );
         // Cached: the same answers without running anything (checked by timing being moot;
         // the answers must simply agree).
         assert_eq!(prober.canonical(Family::V4, "filter", &specs), got);
