@@ -639,3 +639,48 @@ fn persist_status_and_no_server() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn concurrent_execs_lose_nothing() {
+    if !can_run() {
+        return;
+    }
+    const CLIENTS: usize = 4;
+    const EACH: usize = 25;
+    for backend in backends_under_test() {
+        let server = Server::start("cli-concurrent", backend);
+        server.exec("-N RACE");
+        std::thread::scope(|s| {
+            for c in 0..CLIENTS {
+                let server = &server;
+                s.spawn(move || {
+                    for i in 0..EACH {
+                        // Appends and inserts at the top, interleaved with the other clients.
+                        let cmd = if i % 2 == 0 { "-A" } else { "-I" };
+                        server.exec(&format!("{cmd} RACE -s 10.{c}.0.{} -j ACCEPT", i + 1));
+                    }
+                });
+            }
+        });
+        let save = server.kernel_save(Family::V4, Some("filter"));
+        for c in 0..CLIENTS {
+            for i in 0..EACH {
+                let line = format!("-A RACE -s 10.{c}.0.{}/32 -j ACCEPT\n", i + 1);
+                assert_eq!(
+                    save.matches(&line).count(),
+                    1,
+                    "{backend:?}: {line:?} in\n{save}"
+                );
+            }
+        }
+        assert_eq!(
+            save.matches("-A RACE ").count(),
+            CLIENTS * EACH,
+            "{backend:?}"
+        );
+        assert_eq!(
+            blocks(&server.ok(&["save"])),
+            blocks(&server.kernel_save(Family::V4, None))
+        );
+    }
+}
