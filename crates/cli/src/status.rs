@@ -53,18 +53,18 @@ fn format_status(s: &Status, recent: &[AuditEntry]) -> String {
     let _ = writeln!(o, "backend   {}", s.backend.name());
     let _ = writeln!(
         o,
-        "commits   {} committed, {} refused, {} iptables-restore runs, {} reloads",
-        s.committed, s.refused, s.restore_runs, s.reloads
+        "commits   {} committed, {} refused, {} iptables-restore runs, {} reloads, {} races",
+        s.committed, s.refused, s.restore_runs, s.reloads, s.races
     );
     let _ = writeln!(
         o,
-        "\n{:<6} {:<10} {:>10} {:>7} {:>7}",
+        "\n{:<6} {:<10} {:>20} {:>7} {:>7}",
         "family", "table", "generation", "chains", "rules"
     );
     for t in &s.tables {
         let _ = writeln!(
             o,
-            "{:<6} {:<10} {:>10} {:>7} {:>7}",
+            "{:<6} {:<10} {:>20} {:>7} {:>7}",
             t.family.to_string(),
             t.table,
             t.generation,
