@@ -14,8 +14,8 @@ use pytables_core::save::parse_save;
 use pytables_core::{Backend, Family, Rule, Table};
 
 use crate::canon;
+use crate::commit::commit_retrying;
 use crate::error::{CliError, Result};
-use crate::exec::commit_retrying;
 
 pub fn run(
     client: &mut Client,

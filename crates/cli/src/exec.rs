@@ -3,38 +3,16 @@
 
 use std::io::Write;
 
-use pytables_client::{Client, CommitReply, Op, Transaction};
+use pytables_client::{Client, Op, Transaction};
 use pytables_core::model::Table;
 use pytables_core::save::parse_save;
 use pytables_core::{Backend, Family, Rule};
 
 use crate::canon;
+use crate::commit::commit_retrying;
 use crate::error::{CliError, Result};
 use crate::iptargs::{self, Command, DeleteWhat, Invocation};
 use crate::listing;
-
-/// Conflicts are retried this many times, the transaction rebuilt from a fresh snapshot each
-/// time (`-F` without a chain, `apply`).
-const TRIES: usize = 5;
-
-/// Commits what `build` makes, again while the server reports a precondition conflict.
-/// An empty transaction is not sent (None).
-pub fn commit_retrying(
-    client: &mut Client,
-    mut build: impl FnMut(&mut Client) -> Result<Transaction>,
-) -> Result<Option<CommitReply>> {
-    let mut attempt = 1;
-    loop {
-        let tx = build(client)?;
-        if tx.ops.is_empty() {
-            return Ok(None);
-        }
-        match client.commit(&tx) {
-            Err(e) if e.is_conflict() && attempt < TRIES => attempt += 1,
-            r => return Ok(Some(r?)),
-        }
-    }
-}
 
 pub fn run(
     client: &mut Client,

@@ -5,6 +5,7 @@
 
 mod apply;
 mod canon;
+mod commit;
 mod error;
 mod exec;
 mod iptargs;
