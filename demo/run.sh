@@ -15,6 +15,10 @@ PY=.venv/bin/python
 ROUNDS=${DEMO_ROUNDS:-20}
 BACKENDS=${PYTABLES_BACKEND:-legacy nft}
 
+if [[ $(id -u) != 0 ]]; then
+  echo "the demo makes a network namespace: run it as root" >&2
+  exit 2
+fi
 for b in pytables pytables-server; do
   [[ -x $BIN/$b ]] || { echo "missing $BIN/$b: run \`make dev\` first" >&2; exit 2; }
 done
