@@ -130,11 +130,11 @@ def main():
         "",
         (
             f"`bash bench/python.sh` — {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
-        f"{os.cpu_count()} CPUs, {args.rules} rules in one chain, median of {args.runs} runs each, all in "
-        "the same run. *read chain* builds `Chain(table, 'BENCH').rules` after `table.refresh()` and reads "
-        "every rule attribute, every match's `parameters` and `get_all_parameters()`, and the target's; "
-        "*easy.dump_table* dumps the whole filter table to dicts. The iptables-save column is "
-        "`iptables-<backend>-save -t filter` as a process (start-up included)."
+            f"{os.cpu_count()} CPUs, {args.rules} rules in one chain, median of {args.runs} runs each, all in "
+            "the same run. *read chain* builds `Chain(table, 'BENCH').rules` after `table.refresh()` and reads "
+            "every rule attribute, every match's `parameters` and `get_all_parameters()`, and the target's; "
+            "*easy.dump_table* dumps the whole filter table to dicts. The iptables-save column is "
+            "`iptables-<backend>-save -t filter` as a process (start-up included)."
         ),
         "",
         "| backend | measure | pytables | python-iptables | speed-up | iptables-save | pytables / iptables-save |",
