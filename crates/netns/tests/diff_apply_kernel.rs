@@ -72,7 +72,7 @@ fn rule(table: &Table, chain: &str, r: u16) -> Rule {
         .map(|c| c.name.as_str())
         .collect();
     let from_builtin = builtin_chains("filter").contains(&chain);
-    let spec = if r % 5 == 0 && from_builtin && !users.is_empty() {
+    let spec = if r.is_multiple_of(5) && from_builtin && !users.is_empty() {
         format!("-j {}", users[(r as usize / 5) % users.len()])
     } else {
         let pool = gen::POOL_V4;
@@ -95,7 +95,7 @@ fn to_command(c: &Cmd, table: &Table) -> Command {
     let names = chain_names();
     let existing: Vec<&str> = table.chains.iter().map(|c| c.name.as_str()).collect();
     let name = |i: u8| {
-        if i % 8 == 0 {
+        if i.is_multiple_of(8) {
             names[i as usize / 8 % names.len()].to_string()
         } else {
             existing[i as usize % existing.len()].to_string()
@@ -103,7 +103,7 @@ fn to_command(c: &Cmd, table: &Table) -> Command {
     };
     let len = |chain: &str| table.chain(chain).map_or(0, |c| c.rules.len()) as u32;
     let position = |chain: &str, p: u8, extra: u32| {
-        if p % 8 == 0 {
+        if p.is_multiple_of(8) {
             len(chain) + extra + 1
         } else {
             (p as u32 % (len(chain) + extra).max(1)) + 1
@@ -135,7 +135,7 @@ fn to_command(c: &Cmd, table: &Table) -> Command {
         Cmd::DeleteSpec(ch, r) => {
             let chain = name(ch);
             let rules = table.chain(&chain).map(|c| &c.rules[..]).unwrap_or(&[]);
-            let spec = if r % 8 == 0 || rules.iter().all(|x| x.spec.is_empty()) {
+            let spec = if r.is_multiple_of(8) || rules.iter().all(|x| x.spec.is_empty()) {
                 rule(table, &chain, r).spec
             } else {
                 let named: Vec<&Rule> = rules.iter().filter(|x| !x.spec.is_empty()).collect();
@@ -164,7 +164,7 @@ fn to_command(c: &Cmd, table: &Table) -> Command {
             chain: Some(name(ch)),
         },
         Cmd::Policy(ch, drop) => Command::Policy {
-            chain: if ch % 8 == 0 {
+            chain: if ch.is_multiple_of(8) {
                 name(ch)
             } else {
                 names[ch as usize % builtin_chains("filter").len()].to_string()
@@ -184,12 +184,12 @@ fn to_command(c: &Cmd, table: &Table) -> Command {
                 .filter(|n| !existing.contains(n))
                 .collect();
             Command::Rename {
-                chain: if ch % 8 == 0 || users.is_empty() {
+                chain: if ch.is_multiple_of(8) || users.is_empty() {
                     name(ch)
                 } else {
                     users[ch as usize % users.len()].to_string()
                 },
-                new_name: if new % 8 == 0 || free.is_empty() {
+                new_name: if new.is_multiple_of(8) || free.is_empty() {
                     names[new as usize % names.len()].to_string()
                 } else {
                     free[new as usize % free.len()].to_string()

@@ -211,7 +211,7 @@ fn diff_of_big_chains_on_the_kernel() {
             continue;
         }
         b.push(r.clone());
-        if i % 3 == 0 {
+        if i.is_multiple_of(3) {
             b.push(rule(i, 1));
         }
     }

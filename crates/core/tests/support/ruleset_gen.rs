@@ -264,9 +264,13 @@ pub fn build_table(family: Family, t: &TableShape) -> Table {
         let later_users: Vec<usize> = (n_builtin..chains.len())
             .filter(|&u| rank(u) > rank(ci))
             .collect();
-        let spec = if r % 4 == 0 && !later_users.is_empty() {
+        let spec = if r.is_multiple_of(4) && !later_users.is_empty() {
             let target = &chains[later_users[(r as usize / 4) % later_users.len()]].name;
-            let verb = if (r / 4) % 3 == 0 { "-g" } else { "-j" };
+            let verb = if (r / 4).is_multiple_of(3) {
+                "-g"
+            } else {
+                "-j"
+            };
             match (r / 8) % 3 {
                 0 => format!("{verb} {target}"),
                 1 => format!("-p tcp -m tcp --dport {} {verb} {target}", r % 1000 + 1),
