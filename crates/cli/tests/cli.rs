@@ -564,6 +564,24 @@ fn log_lists_every_commit_with_pid_uid_program() {
             code(&server.pytables(&["log", "--since", "yesterday"])),
             Some(2)
         );
+
+        // --follow prints commits as they happen.
+        let last = mine[3]["seq"].as_u64().unwrap().to_string();
+        let mut follower = server
+            .ns
+            .command(env!("CARGO_BIN_EXE_pytables"))
+            .args(["log", "--follow", "--json", "--since", &last])
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        server.exec("-N FOLLOWED");
+        let mut line = String::new();
+        let mut reader = std::io::BufReader::new(follower.stdout.take().unwrap());
+        std::io::BufRead::read_line(&mut reader, &mut line).unwrap();
+        follower.kill().unwrap();
+        follower.wait().unwrap();
+        let entry: serde_json::Value = serde_json::from_str(&line).unwrap();
+        assert_eq!(entry["ops"][0]["chain"], "FOLLOWED", "{backend:?}: {line}");
     }
 }
 
