@@ -8,8 +8,24 @@
 use super::{matches, targets, Canon};
 use crate::rule::{implicit_match_name, unquote, MatchSpec, OptionArg, RuleSpec, TargetSpec};
 
-/// The rule's matches and target with every option in its owner, or why we cannot tell.
-pub(crate) fn rehome(rule: &RuleSpec) -> Canon<(Vec<MatchSpec>, Option<TargetSpec>)> {
+/// The rule's matches and target with every option in its owner (`None`: already so), or
+/// why we cannot tell.
+pub(crate) fn rehome(rule: &RuleSpec) -> Canon<Option<(Vec<MatchSpec>, Option<TargetSpec>)>> {
+    let stray = rule.matches.iter().any(|m| {
+        m.options
+            .iter()
+            .any(|o| matches::accepts(&m.name, &o.name) == Some(false))
+    }) || rule.target.as_ref().is_some_and(|t| {
+        t.options
+            .iter()
+            .any(|o| targets::accepts(&t.name, &o.name) == Some(false))
+    });
+    if !stray {
+        return match duplicate_protocol_match(&rule.matches) {
+            Some(why) => Canon::Unknown(why),
+            None => Canon::Known(None),
+        };
+    }
     let implicit = rule
         .protocol
         .as_ref()
@@ -49,13 +65,18 @@ pub(crate) fn rehome(rule: &RuleSpec) -> Canon<(Vec<MatchSpec>, Option<TargetSpe
             }
         }
     }
-    // nft merges two matches of the same protocol into one; legacy keeps both.
-    for p in ["tcp", "udp", "icmp", "icmp6"] {
-        if out.matches.iter().filter(|m| m.name == p).count() > 1 {
-            return Canon::Unknown(format!("two {p} matches (backends differ)"));
-        }
+    match duplicate_protocol_match(&out.matches) {
+        Some(why) => Canon::Unknown(why),
+        None => Canon::Known(Some((out.matches, target))),
     }
-    Canon::Known((out.matches, target))
+}
+
+/// nft merges two matches of the same protocol into one; legacy keeps both.
+fn duplicate_protocol_match(matches: &[MatchSpec]) -> Option<String> {
+    ["tcp", "udp", "icmp", "icmp6"].into_iter().find_map(|p| {
+        (matches.iter().filter(|m| m.name == p).count() > 1)
+            .then(|| format!("two {p} matches (backends differ)"))
+    })
 }
 
 /// Options the extension takes (or might: not modelled) and those it surely does not.

@@ -88,22 +88,22 @@ pub struct CanonError {
 
 /// The extension an option belongs to, for error messages.
 #[derive(Debug, Clone)]
-pub(crate) struct Ext {
+pub(crate) struct Ext<'a> {
     target: bool,
-    name: String,
+    name: &'a str,
 }
 
-impl Ext {
+impl Ext<'_> {
     pub fn error(&self, option: Option<&str>, message: String) -> CanonError {
         let option = option.map(str::to_string);
         let part = if self.target {
             Part::Target {
-                name: self.name.clone(),
+                name: self.name.to_string(),
                 option,
             }
         } else {
             Part::Match {
-                name: self.name.clone(),
+                name: self.name.to_string(),
                 option,
             }
         };
@@ -195,11 +195,15 @@ pub fn canonical_rule_in(
         protocol: protocol_number(rule.protocol.as_ref())?,
         table,
     };
-    let (rehomed, target) = match getopt::rehome(rule) {
-        Canon::Known(r) => r,
+    let moved = match getopt::rehome(rule) {
+        Canon::Known(moved) => moved,
         Canon::Unknown(w) => return Ok(Canon::Unknown(w)),
     };
-    for m in &rehomed {
+    let (rehomed, target) = match &moved {
+        Some((m, t)) => (m.as_slice(), t.as_ref()),
+        None => (rule.matches.as_slice(), rule.target.as_ref()),
+    };
+    for m in rehomed {
         match matches::canonical(&ctx, m)? {
             Canon::Known(m) => out.matches.push(m),
             Canon::Unknown(w) => {
@@ -207,7 +211,7 @@ pub fn canonical_rule_in(
             }
         }
     }
-    if let Some(t) = &target {
+    if let Some(t) = target {
         match targets::canonical(&ctx, t)? {
             Canon::Known(t) => out.target = Some(t),
             Canon::Unknown(w) => {

@@ -4,6 +4,7 @@
 use super::num::{uint, Num};
 use super::{Canon, CanonError, Ext};
 use crate::rule::{unquote, OptionArg};
+use std::borrow::Cow;
 
 /// How many words an option takes.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -28,24 +29,25 @@ pub(crate) const fn opt(names: &'static [&'static str], args: Args, invert: bool
     }
 }
 
-/// One option as given, with its canonical name and unquoted words.
+/// One option as given, with its canonical name and unquoted words (borrowed unless quoting
+/// had to be undone).
 #[derive(Debug, Clone)]
-pub(crate) struct Given {
+pub(crate) struct Given<'a> {
     pub name: &'static str,
     pub inverted: bool,
-    pub args: Vec<String>,
+    pub args: Vec<Cow<'a, str>>,
 }
 
-impl Given {
+impl Given<'_> {
     pub fn arg(&self) -> &str {
-        self.args.first().map(String::as_str).unwrap_or("")
+        self.args.first().map(|a| a.as_ref()).unwrap_or("")
     }
 }
 
 /// What the user gave, checked against the extension's option table.
-pub(crate) struct Opts {
-    pub ext: Ext,
-    given: Vec<Given>,
+pub(crate) struct Opts<'a> {
+    pub ext: Ext<'a>,
+    given: Vec<Given<'a>>,
 }
 
 /// The reason an option list cannot be judged here (an abbreviated option name).
@@ -54,8 +56,12 @@ pub(crate) enum CollectError {
     Unknown(String),
 }
 
-impl Opts {
-    pub fn collect(ext: Ext, input: &[OptionArg], table: &[Opt]) -> Result<Opts, CollectError> {
+impl<'a> Opts<'a> {
+    pub fn collect(
+        ext: Ext<'a>,
+        input: &'a [OptionArg],
+        table: &[Opt],
+    ) -> Result<Opts<'a>, CollectError> {
         let mut given: Vec<Given> = Vec::with_capacity(input.len());
         for o in input {
             let Some(def) = table.iter().find(|d| d.names.contains(&o.name.as_str())) else {
@@ -107,14 +113,24 @@ impl Opts {
             given.push(Given {
                 name,
                 inverted: o.inverted,
-                args: o.args.iter().map(|a| unquote(a)).collect(),
+                args: o
+                    .args
+                    .iter()
+                    .map(|a| {
+                        if a.contains('"') {
+                            Cow::Owned(unquote(a))
+                        } else {
+                            Cow::Borrowed(a.as_str())
+                        }
+                    })
+                    .collect(),
             });
         }
         Ok(Opts { ext, given })
     }
 
     /// Removes and returns an option if given.
-    pub fn take(&mut self, name: &str) -> Option<Given> {
+    pub fn take(&mut self, name: &str) -> Option<Given<'a>> {
         let i = self.given.iter().position(|g| g.name == name)?;
         Some(self.given.remove(i))
     }

@@ -145,7 +145,7 @@ fn lookup(name: &str) -> Option<Def> {
 pub(crate) fn canonical(ctx: &Ctx, t: &TargetSpec) -> Result<Canon<TargetSpec>, CanonError> {
     let ext = Ext {
         target: true,
-        name: t.name.clone(),
+        name: &t.name,
     };
     let Some(def) = lookup(&t.name) else {
         if EXTENSIONS.contains(&t.name.as_str()) {
@@ -1055,9 +1055,9 @@ fn set(_ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
     done()
 }
 
-impl Opts {
+impl Opts<'_> {
     /// The extension's name (the NAT targets share one normaliser).
     pub(crate) fn ext_name(&self) -> &str {
-        &self.ext.name
+        self.ext.name
     }
 }

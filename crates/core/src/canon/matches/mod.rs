@@ -103,7 +103,7 @@ pub(crate) fn canonical(ctx: &Ctx, m: &MatchSpec) -> Result<Canon<MatchSpec>, Ca
     }
     let ext = Ext {
         target: false,
-        name: m.name.clone(),
+        name: &m.name,
     };
     let mut opts = match Opts::collect(ext, &m.options, def.opts) {
         Ok(o) => o,
