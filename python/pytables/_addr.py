@@ -2,7 +2,8 @@
 
 A Rule stores each field in the form python-iptables' getters return (`'1.2.3.0/255.255.255.0'`,
 `'!udp'`, `'eth+'`), so getters and `==` are plain string work; these helpers convert user input
-and iptables-save words into that form, and back into iptables-restore words.
+into that form (with python-iptables' errors) and that form into iptables-restore words. Rules
+read from the kernel get their forms from `_native.decode_rule`.
 """
 
 import socket
@@ -14,8 +15,6 @@ PROTO_NAMES = {
     58: "icmpv6", 59: "none", 60: "dstopts", 103: "pim", 132: "sctp", 255: "raw",
 }
 PROTO_NUMBERS = {name: num for num, name in PROTO_NAMES.items()}
-# Names iptables-save prints that python-iptables' table lacks or spells differently.
-_SAVE_PROTO_NUMBERS = dict(PROTO_NUMBERS, all=0, udplite=136, **{"ipv6-icmp": 58, "ipv6-mh": 135, "mh": 135})
 # What we write for -p: names iptables itself knows without /etc/protocols, else the number.
 _RESTORE_PROTO_NAMES = {6: "tcp", 17: "udp", 1: "icmp", 58: "ipv6-icmp", 132: "sctp", 50: "esp", 51: "ah",
                         136: "udplite"}
@@ -70,18 +69,6 @@ def v4_from_user(value):
     except (OSError, ValueError):
         raise ValueError("invalid address %s" % addr) from None
     return "%s%s/%s" % ("!" if inv else "", _v4_str(a & m), _v4_str(m))
-
-
-def v4_from_save(inverted, word):
-    """iptables-save's `10.0.0.0/8` -> `'10.0.0.0/255.0.0.0'`."""
-    addr, _, mask = word.partition("/")
-    if not mask:
-        m = 0xFFFFFFFF
-    elif mask.isdigit():
-        m = _v4_prefix_mask(int(mask))
-    else:
-        m = _v4_int(mask)
-    return "%s%s/%s" % ("!" if inverted else "", addr, _v4_str(m))
 
 
 def v4_to_restore(form):
@@ -146,11 +133,6 @@ def v6_from_user(value):
     return "%s%s/%d" % ("!" if inv else "", _v6_masked(a, plen), plen)
 
 
-def v6_from_save(inverted, word):
-    addr, _, plen = word.partition("/")
-    return "%s%s/%s" % ("!" if inverted else "", addr, plen or "128")
-
-
 def v6_to_restore(form):
     if form == "::/0":
         return None
@@ -178,19 +160,6 @@ def proto_from_user(value):
 
 def proto_form(inverted, num):
     return "%s%s" % ("!" if inverted else "", PROTO_NAMES.get(num, str(num)))
-
-
-def proto_from_save(inverted, word):
-    if word.isdigit():
-        num = int(word)
-    else:
-        num = _SAVE_PROTO_NUMBERS.get(word.lower())
-        if num is None:
-            try:
-                num = socket.getprotobyname(word)
-            except OSError:
-                return ("!" if inverted else "") + word
-    return proto_form(inverted, num)
 
 
 def proto_number(form):
@@ -221,12 +190,6 @@ def iface_from_user(value):
     if name == "+":
         return None
     return ("!" if inv else "") + name
-
-
-def iface_from_save(inverted, word):
-    if word == "+":
-        return None
-    return ("!" if inverted else "") + word
 
 
 def iface_to_restore(form):

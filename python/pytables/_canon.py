@@ -26,5 +26,4 @@ def canonical(rule, kind, name, options, probe=True):
     Refusals raise the python-iptables exception for the mistake (XTablesError, ValueError or
     AttributeError)."""
     nfproto = getattr(rule, "nfproto", 2)
-    return _native.canonical_options(nfproto, kind, name, [(n, inv, list(a)) for n, inv, a in options],
-                                     _protocol(rule, kind, name), probe)
+    return _native.canonical_options(nfproto, kind, name, options, _protocol(rule, kind, name), probe)

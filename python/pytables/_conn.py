@@ -28,6 +28,18 @@ def reset():
     _conn = None
 
 
+def snapshot(family, table):
+    """`(generation, chains)` of one table, None when iptables has no such table."""
+    from .errors import IPTCError
+
+    try:
+        return connection().snapshot(family, table)
+    except _native.ConnectionLost as exc:
+        raise IPTCError("can't initialize %s: %s" % (table, exc.args[0])) from None
+    except _native.ServerError as exc:
+        raise IPTCError("can't initialize %s: %s" % (table, exc.args[0])) from None
+
+
 def family_name(nfproto):
     return "ipv6" if nfproto == 10 else "ipv4"
 

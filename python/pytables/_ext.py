@@ -1,6 +1,6 @@
 """`Match` and `Target`: one extension of a rule, with its options.
 
-Options are kept as `[dash-name, inverted, [args]]` in the order they were set. Every read view
+Options are kept as `(dash-name, inverted, (args...))` in the order they were set. Every read view
 (`parameters`, `get_all_parameters()`, attribute access, `==`) uses the *canonical* options —
 what iptables-save prints for them — so values read back exactly as python-iptables shows them
 (`m.dport = "http"` reads `'80'`) and a hand-built rule equals its kernel copy.
@@ -14,21 +14,21 @@ _NONE_DECODE = "'NoneType' object has no attribute 'decode'"
 # What python-iptables reports for a fresh extension whose mandatory option is not set yet
 # (libxtables' zeroed data and defaults); API reference section 7.4.
 _FRESH = {
-    ("match", "mark"): [("mark", False, ["0x0/0x0"])],
-    ("match", "comment"): [("comment", False, [""])],
-    ("match", "multiport"): [("sports", False, [""])],
-    ("match", "icmp"): [("icmp-type", False, ["any"])],
-    ("match", "recent"): [("name", False, ["DEFAULT"]), ("mask", False, ["255.255.255.255"]),
-                          ("rsource", False, [])],
-    ("match", "hashlimit"): [("hashlimit-upto", False, ["inf"]), ("hashlimit-burst", False, ["5"]),
-                             ("hashlimit-name", False, [""])],
-    ("match", "mac"): [("mac-source", False, ["00:00:00:00:00:00"])],
-    ("match", "connlimit"): [("connlimit-above", False, ["0"]), ("connlimit-mask", False, ["32"]),
-                             ("connlimit-saddr", False, [])],
-    ("target", "MARK"): [("set-xmark", False, ["0x0/0x0"])],
-    ("target", "CONNMARK"): [("set-xmark", False, ["0x0/0xffffffff"])],
-    ("target", "TOS"): [("set-tos", False, ["0x00/0x00"])],
-    ("target", "TCPMSS"): [("set-mss", False, ["0"])],
+    ("match", "mark"): [("mark", False, ("0x0/0x0",))],
+    ("match", "comment"): [("comment", False, ("",))],
+    ("match", "multiport"): [("sports", False, ("",))],
+    ("match", "icmp"): [("icmp-type", False, ("any",))],
+    ("match", "recent"): [("name", False, ("DEFAULT",)), ("mask", False, ("255.255.255.255",)),
+                          ("rsource", False, ())],
+    ("match", "hashlimit"): [("hashlimit-upto", False, ("inf",)), ("hashlimit-burst", False, ("5",)),
+                             ("hashlimit-name", False, ("",))],
+    ("match", "mac"): [("mac-source", False, ("00:00:00:00:00:00",))],
+    ("match", "connlimit"): [("connlimit-above", False, ("0",)), ("connlimit-mask", False, ("32",)),
+                             ("connlimit-saddr", False, ())],
+    ("target", "MARK"): [("set-xmark", False, ("0x0/0x0",))],
+    ("target", "CONNMARK"): [("set-xmark", False, ("0x0/0xffffffff",))],
+    ("target", "TOS"): [("set-tos", False, ("0x00/0x00",))],
+    ("target", "TCPMSS"): [("set-mss", False, ("0",))],
 }
 
 # Attribute names python-iptables' objects already have; they never become options.
@@ -51,7 +51,7 @@ def _option_value(parameter, value):
             value = value[1:].lstrip()
             if value.startswith("!"):
                 raise ValueError("invalid value %r" % value.encode())
-        return inverted, ([value] if value != "" else [])
+        return inverted, ((value,) if value != "" else ())
     if isinstance(value, (list, tuple)):
         items = list(value)
         for item in items:
@@ -60,7 +60,7 @@ def _option_value(parameter, value):
         inverted = bool(items) and items[0] == "!"
         if inverted:
             items = items[1:]
-        return inverted, items
+        return inverted, tuple(items)
     # python-iptables calls len() on it.
     raise TypeError("object of type '%s' has no len()" % type(value).__name__)
 
@@ -83,10 +83,6 @@ class _Extension:
     def _nfproto(self):
         return getattr(self._rule, "nfproto", _registry.NFPROTO_IPV4)
 
-    def _set_canonical(self, options):
-        """Options straight from iptables-save are canonical already."""
-        self._options = [[n, inv, list(args)] for n, inv, args in options]
-        self._canon = [(n, inv, tuple(args)) for n, inv, args in options]
 
     def _canonical(self):
         if self._canon is None:
@@ -96,11 +92,9 @@ class _Extension:
                 if self._options and not getattr(exc, "incomplete", False):
                     raise
                 # A mandatory option is still missing: python-iptables shows the defaults.
-                opts = self._options or _FRESH.get((self._kind, self._ext), [])
-                return [(n, inv, tuple(args)) for n, inv, args in opts]
-            if opts is None:  # iptables could not be asked: the options as given
-                opts = self._options
-            self._canon = [(n, inv, tuple(args)) for n, inv, args in opts]
+                return self._options or _FRESH.get((self._kind, self._ext), [])
+            # None: iptables could not be asked; the options as given.
+            self._canon = self._options if opts is None else opts
         return self._canon
 
     def _final_check(self):
@@ -108,7 +102,7 @@ class _Extension:
         self._canon = None
         opts = _canon.canonical(self._rule, self._kind, self._ext, self._options)
         if opts is not None:
-            self._canon = [(n, inv, tuple(args)) for n, inv, args in opts]
+            self._canon = opts
 
     def _changed(self):
         self._canon = None
@@ -134,12 +128,12 @@ class _Extension:
 
     def parse(self, parameter, value):
         inverted, args = _option_value(parameter, value)
-        for opt in self._options:
-            if opt[0] == parameter:
-                opt[1], opt[2] = inverted, args
-                break
+        new = (parameter, inverted, args)
+        before = self._options
+        if any(o[0] == parameter for o in before):
+            self._options = [new if o[0] == parameter else o for o in before]
         else:
-            self._options.append([parameter, inverted, args])
+            self._options = [*before, new]
         previous = self._canon
         self._canon = None
         try:
@@ -151,11 +145,11 @@ class _Extension:
             elif "can only be used once" in str(exc) and self._drop_alias_of(parameter):
                 opts = None  # an alias of an option set before: the new value wins
             else:
-                self._options = [o for o in self._options if o[0] != parameter]
+                self._options = before
                 self._canon = previous
                 raise
         if opts is not None:
-            self._canon = [(n, inv, tuple(a)) for n, inv, a in opts]
+            self._canon = opts
         if self._rule is not None:
             self._rule._changed()
 
@@ -207,8 +201,7 @@ class _Extension:
 
     def _spec_words(self):
         """Options for iptables-restore: the canonical ones when known (args quoted later)."""
-        opts = self._canon if self._canon is not None else self._options
-        return [(n, inv, list(args)) for n, inv, args in opts]
+        return self._canon if self._canon is not None else self._options
 
 
 class Match(_Extension):
@@ -228,7 +221,7 @@ class Match(_Extension):
             revision = _registry.MATCH_REVISIONS.get(name, 0)
         _Extension.__init__(self, rule, name, revision)
         if isinstance(match, Match):
-            self._options = [[n, inv, list(a)] for n, inv, a in match._options]
+            self._options = list(match._options)
             self._canon = match._canon
         for key, value in kwargs.items():
             self.set_parameter(key, value)
@@ -287,7 +280,7 @@ class Target(_Extension):
         if goto is not None and rule is not None:
             rule._goto = bool(goto)
         if isinstance(target, Target):
-            self._options = [[n, inv, list(a)] for n, inv, a in target._options]
+            self._options = list(target._options)
             self._canon = target._canon
         for key, value in kwargs.items():
             self.set_parameter(key, value)
@@ -377,13 +370,8 @@ def _is_chain_anywhere(nfproto, name):
     return _table.chain_exists_anywhere(nfproto, name)
 
 
-def _init_from_save(self, rule, name, options):
-    """Builds an extension read from iptables-save (its options are canonical already)."""
-    object.__setattr__(self, "_rule", rule)
-    object.__setattr__(self, "_ext", name)
-    object.__setattr__(self, "_revision", 0)
-    self._set_canonical(options)
-
-
-Match._init_from_save = _init_from_save
-Target._init_from_save = _init_from_save
+def from_save(cls, rule, name, options):
+    """An extension read from iptables-save: its options are canonical already."""
+    ext = cls.__new__(cls)
+    ext.__dict__.update(_rule=rule, _ext=name, _revision=0, _options=options, _canon=options)
+    return ext

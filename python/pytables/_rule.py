@@ -6,7 +6,7 @@ as an iptables-restore spec (`_spec()`), which is what goes to the server.
 """
 
 from . import _addr, _native, _registry
-from ._ext import Match, Target
+from ._ext import Match, Target, from_save
 
 _UNSET = object()
 
@@ -17,7 +17,6 @@ class Rule:
     nfproto = _registry.NFPROTO_IPV4
     _any_addr = "0.0.0.0/0.0.0.0"
     _addr_from_user = staticmethod(_addr.v4_from_user)
-    _addr_from_save = staticmethod(_addr.v4_from_save)
     _addr_to_restore = staticmethod(_addr.v4_to_restore)
 
     protocols = dict(_addr.PROTO_NAMES)
@@ -50,32 +49,15 @@ class Rule:
         return rule
 
     def _load(self):
-        spec, self._raw = self._raw, None
-        src, dst, iin, iout, proto, frag, matches, target = _native.parse_rule(spec)
-        self._src = self._addr_from_save(*src) if src else self._any_addr
-        self._dst = self._addr_from_save(*dst) if dst else self._any_addr
-        self._in = _addr.iface_from_save(*iin) if iin else None
-        self._out = _addr.iface_from_save(*iout) if iout else None
-        self._proto = _addr.proto_from_save(*proto) if proto else "ip"
-        self._frag = frag
-        self._matches = []
-        for name, options in matches:
-            m = Match.__new__(Match)
-            Match._init_from_save(m, self, name, options)
-            self._matches.append(m)
-        self._goto = False
-        self._target = None
-        if target is not None:
-            name, goto, options = target
-            self._goto = goto
-            t = Target.__new__(Target)
-            Target._init_from_save(t, self, name, options)
-            self._target = t
-        else:
-            # No -j: the "" verdict (the rule falls through).
-            t = Target.__new__(Target)
-            Target._init_from_save(t, self, "", [])
-            self._target = t
+        spec = self._raw
+        src, dst, iin, iout, proto, frag, matches, target = _native.decode_rule(spec, self.nfproto)
+        if target is None:
+            target = ("", False, [])  # no -j: the "" verdict (the rule falls through)
+        self.__dict__.update(
+            _raw=None, _src=src, _dst=dst, _in=iin, _out=iout, _proto=proto, _frag=frag, _goto=target[1],
+            _matches=[from_save(Match, self, name, options) for name, options in matches],
+            _target=from_save(Target, self, target[0], target[2]),
+        )
 
     def __getattr__(self, attr):
         # Only reached for the decoded fields of a lazily read rule.
@@ -309,7 +291,6 @@ class Rule6(Rule):
     nfproto = _registry.NFPROTO_IPV6
     _any_addr = "::/0"
     _addr_from_user = staticmethod(_addr.v6_from_user)
-    _addr_from_save = staticmethod(_addr.v6_from_save)
     _addr_to_restore = staticmethod(_addr.v6_to_restore)
 
     def get_fragment(self):

@@ -71,7 +71,7 @@ class Table:
 
     def _load(self):
         """Re-reads the table from the server, dropping anything pending."""
-        snap = _conn.connection().snapshot(_conn.family_name(self.nfproto), self.name)
+        snap = _conn.snapshot(_conn.family_name(self.nfproto), self.name)
         if snap is None:
             raise IPTCError("can't initialize %s: b'Table does not exist (do you need to insmod?)'" % self.name)
         self._install(*snap)

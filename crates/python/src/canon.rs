@@ -10,14 +10,15 @@ use pytables_core::rule::{self, MatchSpec, Negatable, OptionArg, RuleSpec, Targe
 use pytables_core::{Backend, Family};
 use pytables_probe::{ProbeError, Prober};
 
-use crate::spec::quote_word;
+use crate::spec::{py_options, quote_word, PyOption};
 
-type PyOption = (String, bool, Vec<String>);
+/// Options as Python gives them (args in any sequence).
+type PyOptionIn = (String, bool, Vec<String>);
 
 /// Extensions python-iptables drives through libxtables' old parsing API.
 const OLD_API: [&str; 5] = ["tcp", "set", "sctp", "SET", "TRACE"];
 
-fn to_args(options: &[PyOption]) -> Vec<OptionArg> {
+fn to_args(options: &[PyOptionIn]) -> Vec<OptionArg> {
     options
         .iter()
         .map(|(name, inverted, args)| OptionArg {
@@ -28,17 +29,8 @@ fn to_args(options: &[PyOption]) -> Vec<OptionArg> {
         .collect()
 }
 
-fn from_args(options: &[OptionArg]) -> Vec<PyOption> {
-    options
-        .iter()
-        .map(|o| {
-            (
-                o.name.clone(),
-                o.inverted,
-                o.args.iter().map(|a| rule::unquote(a)).collect(),
-            )
-        })
-        .collect()
+fn from_args(py: Python<'_>, options: &[OptionArg]) -> PyResult<Vec<PyOption>> {
+    py_options(py, options)
 }
 
 fn family_of(nfproto: u8) -> Family {
@@ -104,7 +96,7 @@ fn refusal(
     py: Python<'_>,
     kind: &str,
     name: &str,
-    options: &[PyOption],
+    options: &[PyOptionIn],
     err: &CanonError,
 ) -> PyErr {
     let option = match &err.part {
@@ -232,11 +224,11 @@ fn probe(
             .matches
             .iter()
             .find(|m| m.name == name)
-            .map(|m| from_args(&m.options))
+            .map(|m| from_args(py, &m.options))
     } else {
-        parsed.target.map(|t| from_args(&t.options))
+        parsed.target.map(|t| from_args(py, &t.options))
     };
-    Ok(found)
+    found.transpose()
 }
 
 /// True when iptables' refusal is only that this kernel lacks the extension (plus what follows
@@ -268,7 +260,7 @@ pub fn canonical_options(
     nfproto: u8,
     kind: &str,
     name: &str,
-    options: Vec<PyOption>,
+    options: Vec<PyOptionIn>,
     protocol: Option<(bool, String)>,
     probe: bool,
 ) -> PyResult<Option<Vec<PyOption>>> {
@@ -293,7 +285,7 @@ pub fn canonical_options(
     }
     let args = to_args(&options);
     match model(family, kind, name, protocol.as_ref(), &args) {
-        Ok(Canon::Known(opts)) => Ok(Some(from_args(&opts))),
+        Ok(Canon::Known(opts)) => Ok(Some(from_args(py, &opts)?)),
         Ok(Canon::Unknown(_)) if probe => {
             self::probe(py, family, kind, name, protocol.as_ref(), &args)
         }

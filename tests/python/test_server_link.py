@@ -1,0 +1,75 @@
+"""Talking to pytables-server: autostart, PYTABLES_SOCKET, reconnect, no server."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import pytables as iptc
+from pytables import _conn
+
+
+def _server_pids(netns):
+    out = subprocess.run(["pgrep", "-f", "pytables._native as n; n.serve"], capture_output=True, text=True,
+                         check=False).stdout.split()
+    mine = set(subprocess.run(["ip", "netns", "pids", netns.name], capture_output=True, text=True,
+                              check=False).stdout.split())
+    return [int(p) for p in out if p in mine]
+
+
+def test_autostart_serves_the_namespace(netns):
+    assert _server_pids(netns) == []
+    iptc.Table("filter").create_chain("AUTO")
+    pids = _server_pids(netns)
+    assert len(pids) == 1
+    assert "AUTO" in netns.chains()
+    # A second program in the namespace uses the same server.
+    code = "import pytables as iptc; print(iptc.Table('filter').is_chain('AUTO'))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "True"
+    assert _server_pids(netns) == pids
+
+
+def test_reconnects_after_server_restart(netns):
+    t = iptc.Table("filter")
+    t.create_chain("BEFORE")
+    for pid in _server_pids(netns):
+        os.kill(pid, signal.SIGKILL)
+    time.sleep(0.1)
+    t.create_chain("AFTER")  # transparently reconnects (and autostarts a new server)
+    assert {"BEFORE", "AFTER"} <= set(netns.chains())
+
+
+def test_no_server_and_no_autostart_raises_iptcerror(netns, monkeypatch):
+    monkeypatch.setenv("PYTABLES_SERVER_AUTOSTART", "0")
+    monkeypatch.setenv("PYTABLES_SOCKET", "@pytables-test-nobody-listens")
+    _conn.reset()
+    start = time.monotonic()
+    try:
+        iptc.Table("filter")
+    except iptc.IPTCError as exc:
+        assert "can't initialize filter" in str(exc)
+    else:
+        raise AssertionError("expected IPTCError")
+    assert time.monotonic() - start < 5
+
+
+def test_explicit_socket(netns, tmp_path, monkeypatch):
+    path = str(tmp_path / "pt.sock")
+    env = dict(os.environ, PYTABLES_SOCKET=path)
+    server = subprocess.Popen([sys.executable, "-c", "import pytables._native as n; n.serve()"], env=env,
+                              stderr=subprocess.DEVNULL)
+    try:
+        for _ in range(200):
+            if os.path.exists(path):
+                break
+            time.sleep(0.02)
+        monkeypatch.setenv("PYTABLES_SOCKET", path)
+        monkeypatch.setenv("PYTABLES_SERVER_AUTOSTART", "0")
+        _conn.reset()
+        iptc.Table("filter").create_chain("VIA_PATH")
+        assert "VIA_PATH" in netns.chains()
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
