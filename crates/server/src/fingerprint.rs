@@ -6,7 +6,6 @@
 //! - legacy: `IPT_SO_GET_INFO` (entry count, size) and a hash of the `IPT_SO_GET_ENTRIES` blob
 //!   with each entry's counters zeroed (so traffic does not look like a change).
 
-use std::hash::Hasher;
 use std::io;
 
 use pytables_core::{Backend, Family};
@@ -162,13 +161,28 @@ fn legacy(family: Family, table: &str) -> io::Result<Fingerprint> {
         }
         i += next as usize;
     }
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    h.write(&blob[header..]);
     Ok(Fingerprint::Legacy {
         entries,
         size,
-        hash: h.finish(),
+        hash: hash_words(&blob[header..]),
     })
+}
+
+/// FNV-1a over 8-byte words: not cryptographic (nobody forges a ruleset to collide with the
+/// server's cache), but ~10× faster than SipHash on a multi-megabyte blob.
+fn hash_words(data: &[u8]) -> u64 {
+    const PRIME: u64 = 0x0000_0100_0000_01b3;
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    let mut chunks = data.chunks_exact(8);
+    for c in &mut chunks {
+        let w = u64::from_ne_bytes(c.try_into().unwrap());
+        h = (h ^ w).wrapping_mul(PRIME);
+        h ^= h >> 29;
+    }
+    for b in chunks.remainder() {
+        h = (h ^ u64::from(*b)).wrapping_mul(PRIME);
+    }
+    h
 }
 
 fn getsockopt(fd: &Fd, level: libc::c_int, opt: libc::c_int, buf: &mut [u8]) -> io::Result<()> {

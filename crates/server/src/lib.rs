@@ -50,12 +50,25 @@ pub fn init_logging() {
 /// Runs the server until SIGTERM or SIGINT. Err when it cannot start (address in use, no
 /// iptables, unreadable config).
 pub fn run(config: Config) -> Result<(), String> {
+    tune_malloc();
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
         .map_err(|e| format!("cannot start runtime: {e}"))?;
     rt.block_on(serve(config))
+}
+
+/// The server reads multi-megabyte buffers (save output, legacy rule blobs, snapshots) from
+/// several threads. With glibc's defaults those stay in per-thread arenas after use; serving
+/// large buffers from mmap (returned on free) and capping arenas keeps RSS near the live data.
+fn tune_malloc() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only changes allocator tuning; called before the runtime starts threads.
+    unsafe {
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 256 * 1024);
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
 }
 
 async fn serve(config: Config) -> Result<(), String> {
