@@ -6,6 +6,7 @@ into that form (with python-iptables' errors) and that form into iptables-restor
 read from the kernel get their forms from `_native.decode_rule`.
 """
 
+import functools
 import socket
 
 # Protocol number -> python-iptables' name (its getter's table, same for both families).
@@ -110,8 +111,7 @@ def _v6_masked(addr, plen):
 
 
 def v6_from_user(value):
-    """`'2001:DB8::1'` -> `'2001:db8::1/128'`. Host bits are cleared (`2001:db8::1/64` ->
-    `2001:db8::/64`): iptables-restore clears them too, so a rule equals its kernel copy."""
+    """`'2001:DB8::1'` -> `'2001:db8::1/128'`; host bits are kept, as python-iptables shows them."""
     _require_nonempty(value)
     inv, rest = _split_inv(value)
     addr, slash, mask = rest.partition("/")
@@ -130,7 +130,16 @@ def v6_from_user(value):
             plen = _v6_mask_len(mask)
         except (OSError, ValueError):
             raise ValueError("invalid netmask %s" % mask) from None
-    return "%s%s/%d" % ("!" if inv else "", _v6_masked(a, plen), plen)
+    return "%s%s/%d" % ("!" if inv else "", a, plen)
+
+
+@functools.lru_cache(maxsize=4096)
+def v6_identity(form):
+    """The form with host bits cleared: iptables-restore clears them in the kernel's copy, so
+    `==` compares this (`2001:db8::1/64` equals the kernel's `2001:db8::/64`)."""
+    inv, rest = _split_inv(form)
+    addr, _, plen = rest.partition("/")
+    return "%s%s/%s" % ("!" if inv else "", _v6_masked(addr, int(plen)), plen)
 
 
 def v6_to_restore(form):

@@ -302,7 +302,7 @@ class Rule6(Rule):
     fragment = property(get_fragment, set_fragment)
 
     def _fields(self):
-        return (self._src, self._dst, self._proto, self._in, self._out)
+        return (_addr.v6_identity(self._src), _addr.v6_identity(self._dst), self._proto, self._in, self._out)
 
     def save(self, name):
         raise AttributeError("'Rule6' object has no attribute 'save'")
