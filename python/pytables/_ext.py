@@ -6,6 +6,8 @@ what iptables-save prints for them — so values read back exactly as python-ipt
 (`m.dport = "http"` reads `'80'`) and a hand-built rule equals its kernel copy.
 """
 
+import re
+
 from . import _canon, _registry
 from .errors import XTablesError
 
@@ -208,6 +210,8 @@ class Match(_Extension):
     """A match extension (`-m NAME ...`)."""
 
     _kind = "match"
+    # python-iptables parses save text with this; kept for programs that use it.
+    pattern = re.compile(r'\s*(!)?\s*--([-\w]+)\s+(!)?\s*"?([^"]*?)"?(?=\s*(?:!\s*)?--|$)')
 
     def __init__(self, rule, name=None, match=None, revision=None, **kwargs):
         if isinstance(match, Match):

@@ -217,7 +217,9 @@ def delete(table, name, rule):
     data = _need(table, name, "delete entry from chain %s" % name)
     make = table._rule_class._from_save
     for i, (spec, ctr) in enumerate(data.rules):
-        if make(spec, ctr, None) == rule:
+        kernel = make(spec, ctr, None)
+        # libiptc compares the entry, so a goto rule is not deleted by the equal jump rule.
+        if kernel == rule and kernel._goto == rule._goto:
             del data.rules[i]
             return [_op(table, "delete_rule", chain=name, rule=spec)]
     raise IPTCError("can't delete entry from chain %s: "

@@ -84,6 +84,7 @@ class Table:
         self._generation = generation
         self._pending = []
         self._stale = False
+        self._handle = True
 
     def _snapshot(self):
         if self._stale and not self._pending:
@@ -126,6 +127,11 @@ class Table:
     def strerror(self):
         return "libiptc version error"
 
+    def get_target(self, rule):
+        """The rule's target name as bytes (python-iptables returns libiptc's C string)."""
+        t = rule.target
+        return None if t is None else t.name.encode()
+
     # ----- commit / refresh ------------------------------------------------------------------
 
     def commit(self):
@@ -147,6 +153,7 @@ class Table:
             except IPTCError:
                 pass
         self._stale = True
+        self._handle = None  # re-read on next use (python-iptables would segfault instead)
 
     def _autorefresh(self):
         if self.autocommit and not self._pending:
