@@ -262,15 +262,12 @@ impl RuleSpec {
                 None => {
                     let name = tok.raw.trim_start_matches('-').to_string();
                     let mut args = Vec::new();
-                    let mut inverted = inverted;
                     let mut j = i + 1;
                     while let Some(t) = tokens.get(j) {
-                        if t.raw == "!" && args.is_empty() && !inverted {
-                            // Old style `--dport ! 22`.
+                        if t.raw == "!" && args.is_empty() {
+                            // iptables 1.8 refuses the old `--dport ! 22` form too.
                             if tokens.get(j + 1).is_some_and(|n| !n.is_option()) {
-                                inverted = true;
-                                j += 1;
-                                continue;
+                                return Err(error_at(spec, t.offset, t.raw, INTRAPOSITIONED));
                             }
                         }
                         if t.is_option() || t.raw == "!" {
@@ -439,17 +436,19 @@ fn generic_option(word: &str) -> Option<Generic> {
     })
 }
 
-/// Takes the single value after a generic option, accepting the old `-s ! addr` inversion.
+const INTRAPOSITIONED: &str =
+    "inversion must come before the option (`! --opt value`), as iptables requires";
+
+/// Takes the single value after a generic option (`-s ADDR`).
 fn take_value(
     spec: &str,
     tokens: &[Token<'_>],
     at: usize,
-    mut inverted: bool,
+    inverted: bool,
 ) -> Result<(String, bool, usize), SpecError> {
-    let mut j = at + 1;
-    if tokens.get(j).is_some_and(|t| t.raw == "!") && !inverted {
-        inverted = true;
-        j += 1;
+    let j = at + 1;
+    if let Some(t) = tokens.get(j).filter(|t| t.raw == "!") {
+        return Err(error_at(spec, t.offset, t.raw, INTRAPOSITIONED));
     }
     match tokens.get(j) {
         Some(t) if !t.is_option() && t.raw != "!" => Ok((t.raw.to_string(), inverted, j + 1)),
@@ -492,12 +491,21 @@ mod tests {
     }
 
     #[test]
-    fn implicit_protocol_match_and_old_inversion() {
-        let r = RuleSpec::parse("-p tcp --dport ! 22 --source ! 1.2.3.4 -j ACCEPT").unwrap();
+    fn implicit_protocol_match_and_long_aliases() {
+        let r = RuleSpec::parse("-p tcp ! --dport 22 ! --source 1.2.3.4 -j ACCEPT").unwrap();
         assert_eq!(
             r.to_spec_string(),
             "! -s 1.2.3.4 -p tcp -m tcp ! --dport 22 -j ACCEPT"
         );
+    }
+
+    #[test]
+    fn intrapositioned_inversion_is_refused_like_iptables() {
+        for spec in ["-p tcp --dport ! 22 -j ACCEPT", "-s ! 1.2.3.4 -j ACCEPT"] {
+            let e = RuleSpec::parse(spec).unwrap_err();
+            assert_eq!(e.token, "!", "{spec}");
+            assert!(e.message.contains("before the option"), "{spec}: {e}");
+        }
     }
 
     #[test]
