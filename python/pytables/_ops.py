@@ -132,13 +132,18 @@ def set_policy(table, name, policy, counters):
     return [op]
 
 
-def _check_rule(rule):
+def _check_rule(rule, table=None):
     if rule.target is None:
         raise ValueError("invalid rule")
+    if table is not None and rule.nfproto != table.nfproto:
+        # libiptc copied the wrong entry layout and the kernel refused it at commit.
+        raise IPTCError("can't commit: b'Invalid argument' (%s rule in %s table %s)" % (
+            "an IPv4" if rule.nfproto == 2 else "an IPv6", "an IPv6" if table.nfproto == 10 else "an IPv4",
+            table.name))
 
 
 def append(table, name, rule):
-    _check_rule(rule)
+    _check_rule(rule, table)
     data = _need(table, name, "append entry to chain %s" % name)
     body = _rule_json(rule)
     data.rules.append([body["spec"], rule.counters])
@@ -180,7 +185,7 @@ def _resolve(data, anc):
 
 
 def insert(table, name, rule, anc):
-    _check_rule(rule)
+    _check_rule(rule, table)
     what = "can't insert entry into chain %s: " % name
     data = _need(table, name, "insert entry into chain %s" % name)
     if anc.spec is None and not anc.end:
@@ -199,6 +204,7 @@ def insert(table, name, rule, anc):
 
 
 def replace(table, name, rule, anc):
+    _check_rule(rule, table)
     what = "can't replace entry in chain %s: " % name
     data = _need(table, name, "replace entry in chain %s" % name)
     if anc.spec is None:

@@ -100,6 +100,9 @@ def iptc_command(logger=None, maxretry=5):
                         log.warning('iptc function "%s" failed (try %d of %d): %s; retrying',
                                     body.__name__, attempt, maxretry, exc)
                         time.sleep(0.01 * attempt)
+                    except BaseException:
+                        _discard(run.tables)  # nothing half-done leaks into a later commit
+                        raise
                 log.error('too many retries for iptc function "%s", aborting', body.__name__)
                 return None
             finally:

@@ -207,3 +207,19 @@ def test_star_imports():
 
 
 _ = pytest
+
+
+def test_other_exceptions_propagate_and_discard(netns):
+    @iptc_command()
+    def broken():
+        t = iptc.Table("filter", autocommit=False)
+        yield t
+        t.create_chain("HALF")
+        raise KeyError("boom")
+
+    with pytest.raises(KeyError):
+        broken()
+    t = iptc.Table("filter")
+    assert t._pending == []
+    t.commit()
+    assert "HALF" not in netns.chains()

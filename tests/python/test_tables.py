@@ -364,3 +364,35 @@ def test_easy_decode_encode_round_trip():
     raw = {"tcp": {"dport": "abc"}, "target": "ACCEPT", "source": "x"}
     assert easy.decode_iptc_rule(easy.encode_iptc_rule(raw))["target"] == "ACCEPT"
     assert raw["target"] == "ACCEPT"
+
+
+def test_family_mismatch_and_replace_without_target(netns):
+    c = iptc.Table6("filter").create_chain("MIX")
+    with pytest.raises(iptc.IPTCError, match="IPv4 rule in an IPv6 table"):
+        c.append_rule(_accept_rule())
+    c.append_rule(_accept_rule(iptc.Rule6))
+    with pytest.raises(ValueError, match="invalid rule"):
+        c.replace_rule(iptc.Rule6(), 0)
+    assert netns.rules(v6=True) == ["-A MIX -j ACCEPT"]
+
+
+def _autocommit_worker(proc):
+    t = iptc.Table("filter")
+    chain = iptc.Chain(t, "AUTO")
+    for i in range(20):
+        rule = _comment_rule("a%d-%d" % (proc, i))
+        if i % 2:
+            chain.insert_rule(rule, len(chain.rules) // 2)
+        else:
+            chain.append_rule(rule)
+    return True
+
+
+def test_autocommit_from_eight_processes_loses_nothing(netns):
+    import multiprocessing
+
+    iptc.Table("filter").create_chain("AUTO")
+    with multiprocessing.get_context("fork").Pool(8) as pool:
+        assert pool.map(_autocommit_worker, range(8), chunksize=1) == [True] * 8
+    labels = sorted(r.split("--comment ")[1].split()[0] for r in netns.rules())
+    assert labels == sorted("a%d-%d" % (p, i) for p in range(8) for i in range(20))
