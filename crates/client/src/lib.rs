@@ -155,7 +155,7 @@ use pytables_proto::{
 };
 pub use pytables_proto::{
     AuditEntry, CommitReply, Expected, Op, OpError, ServerError, Snapshot, SocketAddress, Status,
-    TableSnapshot, Transaction,
+    TableSnapshot, TableVersion, Transaction,
 };
 use thiserror::Error;
 
@@ -302,7 +302,25 @@ impl Client {
 
     /// Applies `tx` all-or-nothing. The reply carries the new state of every touched table.
     pub fn commit(&mut self, tx: &Transaction) -> Result<CommitReply, ClientError> {
-        match self.call(RequestBody::Commit { tx: tx.clone() })? {
+        self.commit_with(tx, true)
+    }
+
+    /// [`commit`](Self::commit), but the reply carries only the touched tables' new
+    /// generations ([`CommitReply::versions`]), not their text: for callers that do not keep a
+    /// snapshot, or refresh it only when they next read (a 10,000-rule table is ~0.7 MB).
+    pub fn commit_lean(&mut self, tx: &Transaction) -> Result<CommitReply, ClientError> {
+        self.commit_with(tx, false)
+    }
+
+    fn commit_with(
+        &mut self,
+        tx: &Transaction,
+        return_tables: bool,
+    ) -> Result<CommitReply, ClientError> {
+        match self.call(RequestBody::Commit {
+            tx: tx.clone(),
+            return_tables,
+        })? {
             ResponseBody::Commit(r) => Ok(r),
             other => Err(unexpected(&other)),
         }

@@ -27,9 +27,12 @@ pub enum RequestBody {
         #[serde(default)]
         table: Option<String>,
     },
-    /// Apply a transaction all-or-nothing.
+    /// Apply a transaction all-or-nothing. With `return_tables: false` the reply carries only
+    /// the touched tables' new generations, not their text (faster for large tables).
     Commit {
         tx: Transaction,
+        #[serde(default = "yes")]
+        return_tables: bool,
     },
     Status,
     /// Audit entries with `seq > since` (all kept entries when None), at most `limit`.
@@ -39,6 +42,10 @@ pub enum RequestBody {
         #[serde(default)]
         limit: Option<usize>,
     },
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -87,8 +94,20 @@ pub struct Snapshot {
 pub struct CommitReply {
     /// Sequence number of the audit entry that records this transaction.
     pub seq: u64,
-    /// The new state of every table the transaction touched.
+    /// The new state of every table the transaction touched (empty when the request said
+    /// `return_tables: false`).
     pub tables: Vec<TableSnapshot>,
+    /// The new generation of every table the transaction touched.
+    #[serde(default)]
+    pub versions: Vec<TableVersion>,
+}
+
+/// A table's generation without its text.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TableVersion {
+    pub family: Family,
+    pub table: String,
+    pub generation: u64,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -211,6 +230,7 @@ mod tests {
         let req = Request {
             id: 7,
             body: RequestBody::Commit {
+                return_tables: true,
                 tx: Transaction {
                     ops: vec![Op::Insert {
                         family: Family::V6,

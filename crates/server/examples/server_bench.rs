@@ -24,14 +24,16 @@ fn main() {
     let runs: usize = args.get(3).map(|r| r.parse().unwrap()).unwrap_or(3);
 
     let mut lat_server = Vec::new();
+    let mut lat_lean = Vec::new();
     let mut lat_raw = Vec::new();
     let mut tput_server = Vec::new();
     let mut tput_shell = Vec::new();
     let mut lost_server = 0;
     let mut lost_shell = 0;
     for _ in 0..runs {
-        let (s, r) = latency(&server_bin, backend);
+        let (s, l, r) = latency(&server_bin, backend);
         lat_server.push(s);
+        lat_lean.push(l);
         lat_raw.push(r);
         let (s, ls, r, lr) = throughput(&server_bin, backend);
         tput_server.push(s);
@@ -40,7 +42,7 @@ fn main() {
         lost_shell += lr;
     }
     let rss = rss_with_rules(&server_bin, backend, 100_000);
-    let (ls, lr) = (median(&lat_server), median(&lat_raw));
+    let (ls, ll, lr) = (median(&lat_server), median(&lat_lean), median(&lat_raw));
     let (ts, tr) = (median(&tput_server), median(&tput_shell));
     let b = backend.name();
     println!(
@@ -48,6 +50,12 @@ fn main() {
         ls * 1e3,
         lr * 1e3,
         ls / lr
+    );
+    println!(
+        "| {b} | same, reply without the table text (`commit_lean`) | {:.2} ms | raw iptables-restore --noflush: {:.2} ms | {:.2}× |",
+        ll * 1e3,
+        lr * 1e3,
+        ll / lr
     );
     println!(
         "| {b} | 8 clients × 100 inserts, throughput | {ts:.0} ops/s, lost {lost_server} | 8 shell loops of iptables -w -I: {tr:.0} ops/s, lost {lost_shell} | {:.2}× |",
@@ -145,7 +153,7 @@ fn insert(chain: &str, spec: String) -> Transaction {
 /// Median seconds: server commit vs raw restore, interleaved. The raw restores run in a twin
 /// namespace holding the same chain: in the server's namespace they would be changes made
 /// outside pytables, which the server must re-read.
-fn latency(bin: &str, backend: Backend) -> (f64, f64) {
+fn latency(bin: &str, backend: Backend) -> (f64, f64, f64) {
     let ns = Netns::new("bench-lat").unwrap();
     let twin = Netns::new("bench-raw").unwrap();
     fill(&ns, backend, 10_000);
@@ -185,7 +193,7 @@ fn latency(bin: &str, backend: Backend) -> (f64, f64) {
             reply.send(t.elapsed().as_secs_f64()).unwrap();
         }
     });
-    let (mut s, mut r) = (Vec::new(), Vec::new());
+    let (mut s, mut l, mut r) = (Vec::new(), Vec::new(), Vec::new());
     for i in 0..40 {
         let t = Instant::now();
         c.commit(&insert(
@@ -194,6 +202,13 @@ fn latency(bin: &str, backend: Backend) -> (f64, f64) {
         ))
         .unwrap();
         s.push(t.elapsed().as_secs_f64());
+        let t = Instant::now();
+        let lean = insert(
+            "BIG",
+            format!("-s 192.1.{}.{}/32 -j DROP", i / 256, i % 256),
+        );
+        c.commit_lean(&lean).unwrap();
+        l.push(t.elapsed().as_secs_f64());
         let (rtx, rrx) = std::sync::mpsc::channel();
         tx.send((i, rtx)).unwrap();
         r.push(rrx.recv().unwrap());
@@ -201,7 +216,7 @@ fn latency(bin: &str, backend: Backend) -> (f64, f64) {
     drop(tx);
     raw.join().unwrap();
     // Skip the warm-up.
-    (median(&s[5..]), median(&r[5..]))
+    (median(&s[5..]), median(&l[5..]), median(&r[5..]))
 }
 
 fn count_rules(ns: &Netns, backend: Backend, prefix: &str) -> usize {

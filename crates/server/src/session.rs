@@ -140,7 +140,7 @@ async fn handle(body: RequestBody, peer: &Peer, shared: &Shared) -> ResponseBody
                 entries: shared.audit.since(since, limit),
             }
         }
-        RequestBody::Commit { tx } => {
+        RequestBody::Commit { tx, return_tables } => {
             for (i, op) in tx.ops.iter().enumerate() {
                 if let Err(message) = shared.policy.check_write(peer, i, op) {
                     let error = ServerError::PermissionDenied { message };
@@ -151,9 +151,12 @@ async fn handle(body: RequestBody, peer: &Peer, shared: &Shared) -> ResponseBody
             }
             let ops = tx.ops.clone();
             let (reply, rx) = oneshot::channel();
-            let result = ask(shared, Command::Commit { tx, reply }, rx)
-                .await
-                .and_then(|x| x);
+            let cmd = Command::Commit {
+                tx,
+                return_tables,
+                reply,
+            };
+            let result = ask(shared, cmd, rx).await.and_then(|x| x);
             let seq = shared.audit.record(peer, &ops, result.as_ref().map(|_| ()));
             info!(
                 seq,

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use pytables_core::{Family, Table};
-use pytables_proto::TableSnapshot;
+use pytables_proto::{TableSnapshot, TableVersion};
 
 use crate::fingerprint::{self, Fingerprint};
 use crate::runner::Runner;
@@ -16,8 +16,9 @@ pub type Key = (Family, String);
 #[derive(Clone, Debug)]
 pub struct TableState {
     pub table: Table,
-    /// The `*table … COMMIT` block, with counters, as iptables-save printed it.
-    pub text: Arc<str>,
+    /// The `*table … COMMIT` block, with counters, as iptables-save prints it. None until
+    /// someone asks for a table the writer computed (printing 10,000 rules costs ~1 ms).
+    pub text: Option<Arc<str>>,
     pub generation: u64,
     /// The kernel's fingerprint when `table` was read; None if it could not be taken.
     pub fingerprint: Option<Fingerprint>,
@@ -120,7 +121,6 @@ impl State {
         fingerprint: Option<Fingerprint>,
     ) {
         savetext::sort_chains(&mut table);
-        let text = savetext::print_block(&table);
         let changed = self
             .tables
             .get(key)
@@ -136,7 +136,7 @@ impl State {
             key.clone(),
             TableState {
                 table,
-                text: Arc::from(text),
+                text: None,
                 generation,
                 fingerprint,
             },
@@ -189,7 +189,7 @@ impl State {
             key,
             TableState {
                 table,
-                text: Arc::from(block),
+                text: Some(Arc::from(block)),
                 generation,
                 fingerprint: None,
             },
@@ -197,12 +197,31 @@ impl State {
         Ok(changed)
     }
 
-    pub fn snapshot(&self, key: &Key) -> Option<TableSnapshot> {
-        self.tables.get(key).map(|t| TableSnapshot {
+    /// The table's save text, printed now if the writer computed the table.
+    pub fn text(&mut self, key: &Key) -> Option<Arc<str>> {
+        let t = self.tables.get_mut(key)?;
+        if t.text.is_none() {
+            t.text = Some(Arc::from(savetext::print_block(&t.table)));
+        }
+        t.text.clone()
+    }
+
+    pub fn snapshot(&mut self, key: &Key) -> Option<TableSnapshot> {
+        let text = self.text(key)?;
+        let t = &self.tables[key];
+        Some(TableSnapshot {
             family: key.0,
             table: key.1.clone(),
             generation: t.generation,
-            text: t.text.to_string(),
+            text: text.to_string(),
+        })
+    }
+
+    pub fn version(&self, key: &Key) -> Option<TableVersion> {
+        self.tables.get(key).map(|t| TableVersion {
+            family: key.0,
+            table: key.1.clone(),
+            generation: t.generation,
         })
     }
 }

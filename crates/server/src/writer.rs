@@ -33,6 +33,8 @@ const MAX_BATCH: usize = 256;
 pub enum Command {
     Commit {
         tx: Transaction,
+        /// Send the touched tables' text back (else only their generations).
+        return_tables: bool,
         reply: oneshot::Sender<Result<CommitReply, ServerError>>,
     },
     Snapshot {
@@ -64,6 +66,7 @@ pub struct Writer {
 /// A transaction waiting for its answer.
 struct Pending {
     tx: Transaction,
+    return_tables: bool,
     reply: oneshot::Sender<Result<CommitReply, ServerError>>,
 }
 
@@ -90,7 +93,15 @@ impl Writer {
             let mut commits = Vec::new();
             for cmd in cmds {
                 match cmd {
-                    Command::Commit { tx, reply } => commits.push(Pending { tx, reply }),
+                    Command::Commit {
+                        tx,
+                        return_tables,
+                        reply,
+                    } => commits.push(Pending {
+                        tx,
+                        return_tables,
+                        reply,
+                    }),
                     Command::Snapshot {
                         family,
                         table,
@@ -443,6 +454,7 @@ impl Writer {
             }
             let mut script = String::new();
             for key in touched.iter().filter(|k| k.0 == family) {
+                let before_text = self.state.text(key).unwrap_or_default();
                 let before = &self.state.tables[key];
                 let now = match self.state.runner.save_table(family, &key.1) {
                     Ok(Some(text)) => crate::savetext::split_blocks(&text)
@@ -455,7 +467,7 @@ impl Writer {
                     .as_ref()
                     .is_some_and(|t| crate::state::same_rules(t, &before.table));
                 if !unchanged {
-                    script.push_str(&before.text);
+                    script.push_str(&before_text);
                 }
             }
             if script.is_empty() {
@@ -494,9 +506,18 @@ impl Writer {
                     .iter()
                     .map(|op| (op.family(), op.table().to_string()))
                     .collect();
-            let tables = keys.iter().filter_map(|k| self.state.snapshot(k)).collect();
+            let versions = keys.iter().filter_map(|k| self.state.version(k)).collect();
+            let tables = if p.return_tables {
+                keys.iter().filter_map(|k| self.state.snapshot(k)).collect()
+            } else {
+                Vec::new()
+            };
             self.stats.committed += 1;
-            let _ = p.reply.send(Ok(CommitReply { seq: 0, tables }));
+            let _ = p.reply.send(Ok(CommitReply {
+                seq: 0,
+                tables,
+                versions,
+            }));
         }
     }
 }
