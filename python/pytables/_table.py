@@ -7,6 +7,8 @@ is buffered until `commit()`. After a commit the snapshot is re-read lazily, on 
 values show the kernel's canonical form.
 """
 
+import random
+import time
 import weakref
 
 from . import _conn, _ops, _registry
@@ -23,7 +25,7 @@ _BUILTINS = {
 _POLICIES = ("ACCEPT", "DROP")
 _NOCHAIN = "b'No chain/target/match by that name'"
 # How often an autocommit op re-reads and re-resolves its intent after a concurrent change.
-_AUTOCOMMIT_RETRIES = 20
+_AUTOCOMMIT_RETRIES = 100
 
 
 class _ChainData:
@@ -168,7 +170,7 @@ class Table:
             self._pending.extend(build())
             return
         reloaded = False
-        for _ in range(_AUTOCOMMIT_RETRIES):
+        for attempt in range(_AUTOCOMMIT_RETRIES):
             if self._stale:
                 self._load()
                 reloaded = True
@@ -186,6 +188,8 @@ class Table:
             try:
                 _conn.commit(ops, [self])
             except ConflictError:
+                # Others won the race: back off a little (jittered) so nobody starves.
+                time.sleep(random.uniform(0, min(0.001 * 2 ** min(attempt, 6), 0.05)))
                 continue
             return
         raise IPTCError("can't commit: b'Resource temporarily unavailable' (gave up after %d conflicts)"

@@ -16,6 +16,7 @@ relies on StopIteration crossing a generator (PEP 479 turns that into RuntimeErr
 
 import functools
 import logging
+import random
 import threading
 import time
 
@@ -99,7 +100,7 @@ def iptc_command(logger=None, maxretry=5):
                         _discard(run.tables)
                         log.warning('iptc function "%s" failed (try %d of %d): %s; retrying',
                                     body.__name__, attempt, maxretry, exc)
-                        time.sleep(0.01 * attempt)
+                        time.sleep(random.uniform(0, min(0.002 * 2 ** min(attempt, 6), 0.1)))
                     except BaseException:
                         _discard(run.tables)  # nothing half-done leaks into a later commit
                         raise

@@ -9,6 +9,7 @@ use pytables_core::canon::{canonical_match, canonical_target, Canon, CanonError,
 use pytables_core::rule::{self, MatchSpec, Negatable, OptionArg, RuleSpec, TargetSpec};
 use pytables_core::{Backend, Family};
 use pytables_probe::{ProbeError, Prober};
+use std::sync::atomic::{AtomicU8, Ordering};
 
 use crate::spec::{py_options, quote_word, PyOption};
 
@@ -41,11 +42,32 @@ fn family_of(nfproto: u8) -> Family {
     }
 }
 
+/// The backend of the server we talk to (0: not known yet, 1: legacy, 2: nft).
+static SERVER_BACKEND: AtomicU8 = AtomicU8::new(0);
+
+/// Remembers the server's backend, so iptables is asked with the binaries the server drives.
+pub fn set_server_backend(b: Backend) {
+    SERVER_BACKEND.store(
+        match b {
+            Backend::Legacy => 1,
+            Backend::Nft => 2,
+        },
+        Ordering::Relaxed,
+    );
+}
+
+/// `PYTABLES_BACKEND`, else the server's backend, else legacy.
 fn backend() -> Backend {
-    std::env::var("PYTABLES_BACKEND")
+    if let Some(b) = std::env::var("PYTABLES_BACKEND")
         .ok()
         .and_then(|b| b.parse().ok())
-        .unwrap_or(Backend::Legacy)
+    {
+        return b;
+    }
+    match SERVER_BACKEND.load(Ordering::Relaxed) {
+        2 => Backend::Nft,
+        _ => Backend::Legacy,
+    }
 }
 
 /// The table a target must be tried in (NAT targets live in nat, packet-mangling ones in mangle).

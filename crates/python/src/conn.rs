@@ -125,6 +125,12 @@ impl Connection {
 
     /// Connects, starting a server first when none answers and autostart is on.
     fn connect(&self, python: &str) -> Result<Client, String> {
+        let client = self.connect_or_start(python)?;
+        crate::canon::set_server_backend(client.backend());
+        Ok(client)
+    }
+
+    fn connect_or_start(&self, python: &str) -> Result<Client, String> {
         let opts = self.options();
         match Client::connect(&opts) {
             Ok(c) => return Ok(c),
