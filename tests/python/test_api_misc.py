@@ -1,0 +1,112 @@
+"""The rest of the public API: factories, close/refresh, parameter helpers, jumps, counters."""
+
+import subprocess
+
+import pytables as iptc
+import pytest
+
+
+def test_table_helpers_and_close(netns):
+    t = iptc.Table("filter")
+    rule = t.create_rule()
+    assert isinstance(rule, iptc.Rule) and not isinstance(rule, iptc.Rule6)
+    assert isinstance(iptc.Table6("filter").create_rule(), iptc.Rule6)
+    assert t.strerror() == "libiptc version error"
+    rule.create_target("DROP")
+    assert t.get_target(rule) == b"DROP"
+    t.close()
+    t.close()
+    assert t._handle is None
+    # Unlike python-iptables (segfault), a closed table keeps working.
+    t.create_chain("AFTER_CLOSE")
+    assert "AFTER_CLOSE" in netns.chains()
+    assert [tb.name for tb in iptc.Rule().tables] == ["filter", "mangle", "raw", "nat", "security"]
+
+
+def test_low_level_entry_methods(netns):
+    t = iptc.Table("filter")
+    t.create_chain("LOW")
+    a, b = iptc.Rule(), iptc.Rule()
+    a.create_target("ACCEPT")
+    b.create_target("DROP")
+    t.append_entry("LOW", a)
+    t.insert_entry("LOW", b, 0)
+    t.replace_entry("LOW", a, 1)
+    assert netns.rules() == ["-A LOW -j DROP", "-A LOW -j ACCEPT"]
+    t.delete_entry("LOW", b, None)
+    assert netns.rules() == ["-A LOW -j ACCEPT"]
+    assert a.rule == "-j ACCEPT"
+
+
+def test_parameter_helpers():
+    m = iptc.Match(iptc.Rule(protocol="udp"), "udp")
+    m.set_parameter("source_port", "53")  # "_" becomes "-": --source-port is --sport
+    assert m.sport == "53" and m.save("sport") == "53" and m.save("dport") is None
+    m.parse("dport", "!100")
+    assert m.get_all_parameters() == {"sport": ["53"], "dport": ["!", "100"]}
+    m.dport = "200"  # overwrites
+    assert m.dport == "200"
+    m.reset()
+    assert m.parameters == {}
+    recent = iptc.Match(iptc.Rule(), "recent")
+    recent.set_parameter("name", "SSH")
+    recent.set_parameter("set")
+    assert recent.parameters["name"] == "SSH" and recent.parameters["set"] == ""
+    bare = iptc.Rule()
+    bare.create_match("recent")
+    bare.create_target("ACCEPT")
+    with pytest.raises(iptc.XTablesError):
+        bare.final_check()  # recent needs one of --set/--rcheck/--update/--remove
+
+
+def test_final_check_reports_missing_mandatory_options():
+    r = iptc.Rule()
+    r.create_target("SNAT")
+    with pytest.raises(iptc.XTablesError, match="to-source"):
+        r.final_check()
+    r2 = iptc.Rule(protocol="tcp")
+    r2.create_match("multiport")
+    r2.create_target("ACCEPT")
+    m = r2.matches[0]
+    with pytest.raises(iptc.XTablesError):
+        iptc.Rule().create_match("multiport").dports = "1,2"  # no -p: refused when set
+    m.dports = "1,2"
+    r2.final_check()
+
+
+def test_target_members(netns):
+    t = iptc.Table("filter")
+    t.create_chain("JUMP_HERE")
+    r = iptc.Rule()
+    jump = iptc.Target(r, "JUMP_HERE")
+    assert jump.name == "JUMP_HERE" and jump.get_all_parameters() == {}
+    with pytest.raises(AttributeError, match="'NoneType' object has no attribute 'decode'"):
+        _ = jump.parameters
+    with pytest.raises(AttributeError, match="invalid parameter"):
+        iptc.Target(r, "ACCEPT").set_parameter("foo", "1")
+    with pytest.raises(iptc.XTablesError, match="can't find target ERROR"):
+        iptc.Target(r, "ERROR")
+    mark = iptc.Target(r, "MARK", set_mark="0x1")
+    assert mark == iptc.Target(iptc.Rule(), "MARK", set_mark="1")
+    assert mark != iptc.Target(iptc.Rule(), "MARK", set_mark="2")
+    mark.reset()
+    assert mark.parameters == {"set_xmark": "0x0/0x0"}
+    assert iptc.Target.STANDARD_TARGETS[0] == "" and "MIRROR" in iptc.Target.STANDARD_TARGETS
+    with pytest.raises(TypeError):
+        hash(mark)
+
+
+def test_counters_and_zeroing(netns):
+    t = iptc.Table("filter")
+    c = t.create_chain("CNT")
+    r = iptc.Rule()
+    r.create_target("ACCEPT")
+    r.counters = (7, 700)
+    c.append_rule(r)
+    assert c.rules[0].counters == (7, 700)
+    assert c.rules[0].get_counters() == (7, 700)
+    c.zero_counters()
+    assert c.rules[0].counters == (0, 0)
+    saved = subprocess.run([netns.binary("-save"), "-c", "-t", "filter"], capture_output=True, text=True,
+                           check=True).stdout
+    assert "[0:0] -A CNT -j ACCEPT" in saved
