@@ -5,6 +5,7 @@ server in this network namespace when none answers). A transaction is a list of 
 dicts: `{"family": "ipv4", "table": "filter", "op": "append", "chain": "INPUT", "rule": spec}`.
 """
 
+import os
 import threading
 
 from . import _native
@@ -18,7 +19,8 @@ def connection():
     if _conn is None:
         with _lock:
             if _conn is None:
-                _conn = _native.Connection()
+                # PYTABLES_TIMEOUT (seconds) bounds every request; a commit waits for iptables.
+                _conn = _native.Connection(float(os.environ.get("PYTABLES_TIMEOUT") or 60))
     return _conn
 
 
@@ -45,8 +47,6 @@ def family_name(nfproto):
 
 
 try:
-    import os
-
     os.register_at_fork(after_in_child=reset)
 except AttributeError:  # Python < 3.7 has no fork hooks
     pass

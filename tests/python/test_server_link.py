@@ -73,3 +73,24 @@ def test_explicit_socket(netns, tmp_path, monkeypatch):
     finally:
         server.terminate()
         server.wait(timeout=10)
+
+
+def test_a_stuck_server_times_out_with_iptcerror(netns, monkeypatch):
+    t = iptc.Table("filter")
+    pids = _server_pids(netns)
+    monkeypatch.setenv("PYTABLES_TIMEOUT", "1")
+    _conn.reset()
+    for pid in pids:
+        os.kill(pid, signal.SIGSTOP)
+    try:
+        start = time.monotonic()
+        try:
+            t.create_chain("STUCK")
+        except iptc.IPTCError as exc:
+            assert "can't" in str(exc)
+        else:
+            raise AssertionError("expected IPTCError")
+        assert time.monotonic() - start < 10
+    finally:
+        for pid in pids:
+            os.kill(pid, signal.SIGCONT)
