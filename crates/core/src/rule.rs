@@ -6,7 +6,11 @@
 //! [`save_string`] quotes a value the way iptables-save does.
 
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 use thiserror::Error;
+
+mod borrowed;
+pub use borrowed::{ExtRef, NegRef, OptionRef, RuleRef};
 
 /// A syntax error in a rule specification. `column` is the 1-based character column of `token`.
 #[derive(Debug, Clone, PartialEq, Eq, Error)]
@@ -22,6 +26,12 @@ pub struct SpecError {
 pub struct Token<'a> {
     pub raw: &'a str,
     pub offset: usize,
+}
+
+impl AsRef<str> for Token<'_> {
+    fn as_ref(&self) -> &str {
+        self.raw
+    }
 }
 
 impl Token<'_> {
@@ -74,8 +84,13 @@ pub fn tokenize(spec: &str) -> Result<Vec<Token<'_>>, SpecError> {
 
 /// The text a raw word stands for: quotes removed, backslash escapes inside quotes resolved.
 pub fn unquote(raw: &str) -> String {
+    unquote_cow(raw).into_owned()
+}
+
+/// [`unquote`] that borrows the word when it has no quotes (the usual case).
+pub fn unquote_cow(raw: &str) -> Cow<'_, str> {
     if !raw.contains('"') {
-        return raw.to_string();
+        return Cow::Borrowed(raw);
     }
     let mut out = String::with_capacity(raw.len());
     let mut in_quote = false;
@@ -91,7 +106,7 @@ pub fn unquote(raw: &str) -> String {
             _ => out.push(c),
         }
     }
-    out
+    Cow::Owned(out)
 }
 
 /// Quotes a value as iptables-save does for free text (comments, log prefixes): bare when it is
@@ -172,152 +187,7 @@ impl RuleSpec {
     /// protocol's match given without `-m` after `-p tcp` (they go into an explicit `tcp` match).
     pub fn parse(spec: &str) -> Result<RuleSpec, SpecError> {
         let tokens = tokenize(spec)?;
-        let mut rule = RuleSpec::default();
-        let mut i = 0;
-        let mut pending_invert: Option<usize> = None;
-        // Where options now go: the last match, or the target once `-j` was seen.
-        #[derive(PartialEq)]
-        enum Section {
-            Generic,
-            Match,
-            Target,
-        }
-        let mut section = Section::Generic;
-        while i < tokens.len() {
-            let tok = &tokens[i];
-            if tok.raw == "!" {
-                if pending_invert.is_some() {
-                    return Err(error_at(spec, tok.offset, tok.raw, "double inversion"));
-                }
-                pending_invert = Some(tok.offset);
-                i += 1;
-                continue;
-            }
-            if !tok.is_option() {
-                return Err(error_at(
-                    spec,
-                    tok.offset,
-                    tok.raw,
-                    "unexpected argument (expected an option)",
-                ));
-            }
-            let inverted = pending_invert.take().is_some();
-            let generic = generic_option(tok.raw);
-            match generic {
-                Some(Generic::Match) | Some(Generic::Jump) | Some(Generic::Goto) => {
-                    if inverted {
-                        return Err(error_at(spec, tok.offset, tok.raw, "cannot be inverted"));
-                    }
-                    let name_tok = tokens.get(i + 1).filter(|t| !t.is_option() && t.raw != "!");
-                    let Some(name_tok) = name_tok else {
-                        return Err(error_at(spec, tok.offset, tok.raw, "needs a name"));
-                    };
-                    let name = unquote(name_tok.raw);
-                    if generic == Some(Generic::Match) {
-                        if section == Section::Target {
-                            return Err(error_at(
-                                spec,
-                                tok.offset,
-                                tok.raw,
-                                "match after the target",
-                            ));
-                        }
-                        rule.matches.push(MatchSpec {
-                            name,
-                            options: Vec::new(),
-                        });
-                        section = Section::Match;
-                    } else {
-                        if rule.target.is_some() {
-                            return Err(error_at(spec, tok.offset, tok.raw, "second target"));
-                        }
-                        rule.target = Some(TargetSpec {
-                            name,
-                            goto: generic == Some(Generic::Goto),
-                            options: Vec::new(),
-                        });
-                        section = Section::Target;
-                    }
-                    i += 2;
-                }
-                Some(Generic::Fragment) => {
-                    rule.fragment = Some(inverted);
-                    i += 1;
-                }
-                Some(field) => {
-                    let (value, inverted, next) = take_value(spec, &tokens, i, inverted)?;
-                    let slot = match field {
-                        Generic::Source => &mut rule.src,
-                        Generic::Destination => &mut rule.dst,
-                        Generic::InInterface => &mut rule.in_interface,
-                        Generic::OutInterface => &mut rule.out_interface,
-                        _ => &mut rule.protocol,
-                    };
-                    if slot.is_some() {
-                        return Err(error_at(spec, tok.offset, tok.raw, "given twice"));
-                    }
-                    *slot = Some(Negatable { inverted, value });
-                    i = next;
-                }
-                None => {
-                    let name = tok.raw.trim_start_matches('-').to_string();
-                    let mut args = Vec::new();
-                    let mut j = i + 1;
-                    while let Some(t) = tokens.get(j) {
-                        if t.raw == "!" && args.is_empty() {
-                            // iptables 1.8 refuses the old `--dport ! 22` form too.
-                            if tokens.get(j + 1).is_some_and(|n| !n.is_option()) {
-                                return Err(error_at(spec, t.offset, t.raw, INTRAPOSITIONED));
-                            }
-                        }
-                        if t.is_option() || t.raw == "!" {
-                            break;
-                        }
-                        args.push(t.raw.to_string());
-                        j += 1;
-                    }
-                    let option = OptionArg {
-                        name,
-                        inverted,
-                        args,
-                    };
-                    match section {
-                        Section::Target => rule.target.as_mut().unwrap().options.push(option),
-                        Section::Match => rule.matches.last_mut().unwrap().options.push(option),
-                        Section::Generic => {
-                            let proto = rule
-                                .protocol
-                                .as_ref()
-                                .filter(|p| !p.inverted)
-                                .map(|p| implicit_match_name(&p.value));
-                            let Some(Some(proto)) = proto else {
-                                return Err(error_at(
-                                    spec,
-                                    tok.offset,
-                                    tok.raw,
-                                    "unknown option (no match loaded; use -m NAME)",
-                                ));
-                            };
-                            rule.matches.push(MatchSpec {
-                                name: proto.to_string(),
-                                options: vec![option],
-                            });
-                            section = Section::Match;
-                        }
-                    }
-                    i = j;
-                }
-            }
-        }
-        if let Some(offset) = pending_invert {
-            return Err(error_at(
-                spec,
-                offset,
-                "!",
-                "inversion with nothing after it",
-            ));
-        }
-        Ok(rule)
+        Ok(RuleRef::parse(spec, &tokens)?.to_spec())
     }
 
     /// Prints the specification in iptables-save order: `-s -d -i -o -p -f`, matches, target.
@@ -364,7 +234,7 @@ impl RuleSpec {
 /// A match or target name as one word that parses back to it: bare as a rule normally has it,
 /// quoted (see [`save_string`]) when it is empty, holds blanks, quotes or backslashes, or would
 /// read as an option or an inversion.
-fn push_name(out: &mut String, name: &str) {
+pub(crate) fn push_name(out: &mut String, name: &str) {
     let plain = !name.is_empty()
         && !name.starts_with('-')
         && name != "!"
@@ -374,7 +244,15 @@ fn push_name(out: &mut String, name: &str) {
     if plain {
         out.push_str(name);
     } else {
-        out.push_str(&save_string(name));
+        // `save_string` leaves `-x`-like words bare; they must be quoted here.
+        let quoted = save_string(name);
+        if quoted.starts_with('"') {
+            out.push_str(&quoted);
+        } else {
+            out.push('"');
+            out.push_str(&quoted);
+            out.push('"');
+        }
     }
 }
 
@@ -439,28 +317,6 @@ fn generic_option(word: &str) -> Option<Generic> {
 const INTRAPOSITIONED: &str =
     "inversion must come before the option (`! --opt value`), as iptables requires";
 
-/// Takes the single value after a generic option (`-s ADDR`).
-fn take_value(
-    spec: &str,
-    tokens: &[Token<'_>],
-    at: usize,
-    inverted: bool,
-) -> Result<(String, bool, usize), SpecError> {
-    let j = at + 1;
-    if let Some(t) = tokens.get(j).filter(|t| t.raw == "!") {
-        return Err(error_at(spec, t.offset, t.raw, INTRAPOSITIONED));
-    }
-    match tokens.get(j) {
-        Some(t) if !t.is_option() && t.raw != "!" => Ok((t.raw.to_string(), inverted, j + 1)),
-        _ => Err(error_at(
-            spec,
-            tokens[at].offset,
-            tokens[at].raw,
-            "needs a value",
-        )),
-    }
-}
-
 fn error_at(spec: &str, offset: usize, token: &str, message: &str) -> SpecError {
     SpecError {
         column: spec[..offset].chars().count() + 1,
@@ -517,6 +373,14 @@ mod tests {
         assert_eq!(e.column, 1);
         assert!(RuleSpec::parse("-m comment --comment \"open").is_err());
         assert!(RuleSpec::parse("! ! -s 1.2.3.4").is_err());
+    }
+
+    #[test]
+    fn odd_names_print_so_they_parse_back() {
+        for spec in ["-j \"\"--A", "-j \"a b\"", "-m \"!\" -j X", "-g \"\""] {
+            let r = RuleSpec::parse(spec).unwrap();
+            assert_eq!(RuleSpec::parse(&r.to_spec_string()).unwrap(), r, "{spec}");
+        }
     }
 
     #[test]

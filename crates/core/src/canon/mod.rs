@@ -14,13 +14,18 @@ mod num;
 mod opts;
 mod ports;
 mod proto;
+mod sink;
 mod targets;
 mod values;
 
 pub use targets::is_target_extension;
 
-use crate::rule::{MatchSpec, Negatable, RuleSpec, TargetSpec};
+use crate::rule::{
+    tokenize, unquote_cow, MatchSpec, NegRef, Negatable, OptionArg, OptionRef, RuleRef, RuleSpec,
+    TargetSpec,
+};
 use crate::Family;
+use sink::Sink;
 use std::fmt;
 
 /// A canonical value, or the reason it can only be learnt from iptables itself.
@@ -136,14 +141,21 @@ fn field_err(flag: &'static str, message: impl Into<String>) -> CanonError {
 use Part::Field;
 
 /// Reads `-p` for the extensions (an unreadable `-p` is reported by [`canonical_rule`]).
-fn protocol_number(protocol: Option<&Negatable>) -> Result<Option<(bool, u8)>, CanonError> {
+fn protocol_number(protocol: Option<NegRef>) -> Result<Option<(bool, u8)>, CanonError> {
     protocol
         .map(|p| {
-            proto::parse(&crate::rule::unquote(&p.value))
+            proto::parse(&unquote_cow(p.value))
                 .map(|n| (p.inverted, n))
                 .map_err(|m| field_err("-p", m))
         })
         .transpose()
+}
+
+fn neg_ref(v: &Negatable) -> NegRef<'_> {
+    NegRef {
+        inverted: v.inverted,
+        value: &v.value,
+    }
 }
 
 /// The canonical form of a whole rule. The table matters for targets valid in one table only;
@@ -158,74 +170,101 @@ pub fn canonical_rule_in(
     table: Option<&str>,
     rule: &RuleSpec,
 ) -> Result<Canon<RuleSpec>, CanonError> {
+    canonical_spec(family, table, &RuleRef::from_spec(rule))
+}
+
+fn canonical_spec<A: AsRef<str>>(
+    family: Family,
+    table: Option<&str>,
+    rule: &RuleRef<A>,
+) -> Result<Canon<RuleSpec>, CanonError> {
     let mut out = RuleSpec::default();
-    let mut unknown: Option<String> = None;
-    let mut note = |c: Canon<Option<Negatable>>, slot: &mut Option<Negatable>| match c {
-        Canon::Known(v) => *slot = v,
-        Canon::Unknown(w) => {
-            unknown.get_or_insert(w);
-        }
-    };
-    note(
-        values::address(family, "-s", rule.src.as_ref())?,
-        &mut out.src,
-    );
-    note(
-        values::address(family, "-d", rule.dst.as_ref())?,
-        &mut out.dst,
-    );
-    note(
-        values::interface("-i", rule.in_interface.as_ref())?,
-        &mut out.in_interface,
-    );
-    note(
-        values::interface("-o", rule.out_interface.as_ref())?,
-        &mut out.out_interface,
-    );
-    note(values::protocol(rule.protocol.as_ref())?, &mut out.protocol);
-    if rule.fragment.is_some() && family == Family::V6 {
-        return Err(field_err(
-            "-f",
-            "`-f' is not supported in IPv6, use -m frag instead",
-        ));
-    }
-    out.fragment = rule.fragment;
-    let ctx = Ctx {
-        family,
-        protocol: protocol_number(rule.protocol.as_ref())?,
-        table,
-    };
-    let moved = match getopt::rehome(rule) {
-        Canon::Known(moved) => moved,
-        Canon::Unknown(w) => return Ok(Canon::Unknown(w)),
-    };
-    let (rehomed, target) = match &moved {
-        Some((m, t)) => (m.as_slice(), t.as_ref()),
-        None => (rule.matches.as_slice(), rule.target.as_ref()),
-    };
-    for m in rehomed {
-        match matches::canonical(&ctx, m)? {
-            Canon::Known(m) => out.matches.push(m),
-            Canon::Unknown(w) => {
-                unknown.get_or_insert(w);
-            }
-        }
-    }
-    if let Some(t) = target {
-        match targets::canonical(&ctx, t)? {
-            Canon::Known(t) => out.target = Some(t),
-            Canon::Unknown(w) => {
-                unknown.get_or_insert(w);
-            }
-        }
-        if let Some(w) = targets::rule_check(&ctx, &out) {
-            unknown.get_or_insert(w);
+    let unknown = write_canonical(family, table, rule, &mut Sink::Spec(&mut out))?;
+    if unknown.is_none() {
+        if let Some(w) = targets::rule_check(&out) {
+            return Ok(Canon::Unknown(w));
         }
     }
     Ok(match unknown {
         Some(w) => Canon::Unknown(w),
         None => Canon::Known(out),
     })
+}
+
+/// Writes the canonical form of `rule` to `sink`, part by part; `Ok(Some(why))` when some part
+/// is not modelled (what was written is then meaningless). Every part is read even so: a
+/// later part iptables refuses is an error, whatever came before.
+fn write_canonical<A: AsRef<str>>(
+    family: Family,
+    table: Option<&str>,
+    rule: &RuleRef<A>,
+    sink: &mut Sink,
+) -> Result<Option<String>, CanonError> {
+    let mut unknown: Option<String> = None;
+    let mut note = |c: Canon<Option<Negatable>>, flag: &'static str, sink: &mut Sink| match c {
+        Canon::Known(Some(v)) => sink.field(flag, v.inverted, &v.value),
+        Canon::Known(None) => {}
+        Canon::Unknown(w) => {
+            unknown.get_or_insert(w);
+        }
+    };
+    note(values::address(family, "-s", rule.src)?, "-s", sink);
+    note(values::address(family, "-d", rule.dst)?, "-d", sink);
+    note(values::interface("-i", rule.in_interface)?, "-i", sink);
+    note(values::interface("-o", rule.out_interface)?, "-o", sink);
+    note(values::protocol(rule.protocol)?, "-p", sink);
+    if rule.fragment.is_some() && family == Family::V6 {
+        return Err(field_err(
+            "-f",
+            "`-f' is not supported in IPv6, use -m frag instead",
+        ));
+    }
+    sink.fragment(rule.fragment);
+    let ctx = Ctx {
+        family,
+        protocol: protocol_number(rule.protocol)?,
+        table,
+    };
+    let moved = match getopt::rehome(rule) {
+        Canon::Known(moved) => moved,
+        Canon::Unknown(w) => return Ok(Some(w)),
+    };
+    let mut note = |c: Canon<()>| {
+        if let Canon::Unknown(w) = c {
+            unknown.get_or_insert(w);
+        }
+    };
+    match &moved {
+        Some((rehomed, _)) => {
+            for (name, options) in rehomed {
+                note(matches::canonical(&ctx, name, options, sink)?);
+            }
+        }
+        None => {
+            for m in &rule.matches {
+                note(matches::canonical(&ctx, &m.name, rule.options_of(m), sink)?);
+            }
+        }
+    }
+    if let Some((t, goto)) = &rule.target {
+        let options = match &moved {
+            Some((_, options)) => options.as_slice(),
+            None => rule.options_of(t),
+        };
+        note(targets::canonical(&ctx, &t.name, *goto, options, sink)?);
+    }
+    Ok(unknown)
+}
+
+fn option_refs(options: &[OptionArg]) -> Vec<OptionRef<'_, String>> {
+    options
+        .iter()
+        .map(|o| OptionRef {
+            name: &o.name,
+            inverted: o.inverted,
+            args: &o.args,
+        })
+        .collect()
 }
 
 /// The canonical form of one match, given the rule's `-p` (tcp, udp, icmp and multiport need it).
@@ -236,10 +275,15 @@ pub fn canonical_match(
 ) -> Result<Canon<MatchSpec>, CanonError> {
     let ctx = Ctx {
         family,
-        protocol: protocol_number(protocol)?,
+        protocol: protocol_number(protocol.map(neg_ref))?,
         table: None,
     };
-    matches::canonical(&ctx, m)
+    let mut out = RuleSpec::default();
+    let options = option_refs(&m.options);
+    Ok(
+        matches::canonical(&ctx, &m.name, &options, &mut Sink::Spec(&mut out))?
+            .map(|()| out.matches.pop().expect("a known match is written")),
+    )
 }
 
 /// The canonical form of a target. `table` (when known) refuses targets valid elsewhere only;
@@ -252,20 +296,46 @@ pub fn canonical_target(
 ) -> Result<Canon<TargetSpec>, CanonError> {
     let ctx = Ctx {
         family,
-        protocol: protocol_number(protocol)?,
+        protocol: protocol_number(protocol.map(neg_ref))?,
         table,
     };
-    targets::canonical(&ctx, t)
+    let mut out = RuleSpec::default();
+    let options = option_refs(&t.options);
+    Ok(
+        targets::canonical(&ctx, &t.name, t.goto, &options, &mut Sink::Spec(&mut out))?
+            .map(|()| out.target.take().expect("a known target is written")),
+    )
 }
 
 /// Convenience: parse `spec`, canonicalise, print. `Ok(Unknown)` when iptables must be asked.
+/// Prints [`canonical_rule_in`]'s answer without building it (see [`Sink`]).
 pub fn canonical_text(
     family: Family,
     table: Option<&str>,
     spec: &str,
 ) -> Result<Canon<String>, CanonTextError> {
-    let rule = RuleSpec::parse(spec)?;
-    Ok(canonical_rule_in(family, table, &rule)?.map(|r| r.to_spec_string()))
+    let tokens = tokenize(spec)?;
+    let rule = RuleRef::parse(spec, &tokens)?;
+    if rule
+        .target
+        .as_ref()
+        .is_some_and(|(t, _)| targets::needs_rule_check(&t.name))
+    {
+        // The check reads the built rule.
+        return Ok(canonical_spec(family, table, &rule)?.map(|r| r.to_spec_string()));
+    }
+    let mut text = String::with_capacity(spec.len() + 16);
+    Ok(
+        match write_canonical(family, table, &rule, &mut Sink::Text(&mut text))? {
+            Some(why) => Canon::Unknown(why),
+            None => {
+                if text.starts_with(' ') {
+                    text.remove(0);
+                }
+                Canon::Known(text)
+            }
+        },
+    )
 }
 
 /// A rule that does not parse, or that iptables would refuse.

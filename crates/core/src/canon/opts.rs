@@ -2,9 +2,11 @@
 //! builder for the options in the order iptables-save prints them.
 
 use super::num::{uint, Num};
+use super::sink::Sink;
 use super::{Canon, CanonError, Ext};
-use crate::rule::{unquote, OptionArg};
+use crate::rule::{unquote_cow, OptionRef};
 use std::borrow::Cow;
+use std::ops::Deref;
 
 /// How many words an option takes.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -35,7 +37,21 @@ pub(crate) const fn opt(names: &'static [&'static str], args: Args, invert: bool
 pub(crate) struct Given<'a> {
     pub name: &'static str,
     pub inverted: bool,
-    pub args: Vec<Cow<'a, str>>,
+    pub args: Words<'a>,
+}
+
+/// An option's words: at most two (see [`Args`]), kept inline so reading one allocates nothing.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct Words<'a> {
+    words: [Cow<'a, str>; 2],
+    len: usize,
+}
+
+impl<'a> Deref for Words<'a> {
+    type Target = [Cow<'a, str>];
+    fn deref(&self) -> &Self::Target {
+        &self.words[..self.len]
+    }
 }
 
 impl Given<'_> {
@@ -57,18 +73,18 @@ pub(crate) enum CollectError {
 }
 
 impl<'a> Opts<'a> {
-    pub fn collect(
+    pub fn collect<A: AsRef<str>>(
         ext: Ext<'a>,
-        input: &'a [OptionArg],
+        input: &[OptionRef<'a, A>],
         table: &[Opt],
     ) -> Result<Opts<'a>, CollectError> {
         let mut given: Vec<Given> = Vec::with_capacity(input.len());
         for o in input {
-            let Some(def) = table.iter().find(|d| d.names.contains(&o.name.as_str())) else {
+            let Some(def) = table.iter().find(|d| d.names.contains(&o.name)) else {
                 // getopt accepts unique abbreviations across every loaded extension: not ours to judge.
                 if table
                     .iter()
-                    .any(|d| d.names.iter().any(|n| n.starts_with(o.name.as_str())))
+                    .any(|d| d.names.iter().any(|n| n.starts_with(o.name)))
                 {
                     return Err(CollectError::Unknown(format!(
                         "abbreviated option --{}",
@@ -99,7 +115,7 @@ impl<'a> Opts<'a> {
                 } else {
                     format!(
                         "option \"--{name}\": unexpected argument {:?}",
-                        o.args.last().unwrap()
+                        o.args.last().unwrap().as_ref()
                     )
                 };
                 return Err(CollectError::Refused(ext.error(Some(name), msg)));
@@ -110,20 +126,15 @@ impl<'a> Opts<'a> {
                     format!("option \"--{name}\" can only be used once."),
                 )));
             }
+            let mut args = Words::default();
+            for (slot, a) in args.words.iter_mut().zip(o.args) {
+                *slot = unquote_cow(a.as_ref());
+            }
+            args.len = n;
             given.push(Given {
                 name,
                 inverted: o.inverted,
-                args: o
-                    .args
-                    .iter()
-                    .map(|a| {
-                        if a.contains('"') {
-                            Cow::Owned(unquote(a))
-                        } else {
-                            Cow::Borrowed(a.as_str())
-                        }
-                    })
-                    .collect(),
+                args,
             });
         }
         Ok(Opts { ext, given })
@@ -157,17 +168,20 @@ pub(crate) fn number(o: &Opts, opt: &str, s: &str, max: u64) -> Result<Canon<u64
     }
 }
 
-/// Options in save order.
-#[derive(Default)]
-pub(crate) struct Out(pub Vec<OptionArg>);
+/// Where a normaliser writes its options, in save order.
+pub(crate) struct Out<'o, 's> {
+    sink: &'o mut Sink<'s>,
+    written: usize,
+}
 
-impl Out {
+impl<'o, 's> Out<'o, 's> {
+    pub fn new(sink: &'o mut Sink<'s>) -> Self {
+        Out { sink, written: 0 }
+    }
+
     pub fn push(&mut self, name: &str, inverted: bool, args: &[&str]) {
-        self.0.push(OptionArg {
-            name: name.to_string(),
-            inverted,
-            args: args.iter().map(|a| a.to_string()).collect(),
-        });
+        self.sink.option(name, inverted, args);
+        self.written += 1;
     }
 
     pub fn flag(&mut self, name: &str) {
@@ -176,5 +190,9 @@ impl Out {
 
     pub fn one(&mut self, name: &str, inverted: bool, arg: impl AsRef<str>) {
         self.push(name, inverted, &[arg.as_ref()]);
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.written == 0
     }
 }

@@ -5,9 +5,10 @@ use super::matches::{done, unknown, Res};
 use super::num::decimal;
 use super::opts::{opt, Args::*, CollectError, Opt, Opts, Out};
 use super::ports::{parse_port, Port};
+use super::sink::Sink;
 use super::values::value_mask;
 use super::{proto, Canon, CanonError, Ctx, Ext};
-use crate::rule::{save_string, RuleSpec, TargetSpec};
+use crate::rule::{save_string, OptionRef, RuleSpec};
 use crate::Family;
 
 /// Target extensions shipped with iptables 1.8.9: a name here that we don't model is
@@ -142,70 +143,74 @@ fn lookup(name: &str) -> Option<Def> {
     })
 }
 
-pub(crate) fn canonical(ctx: &Ctx, t: &TargetSpec) -> Result<Canon<TargetSpec>, CanonError> {
-    let ext = Ext {
-        target: true,
-        name: &t.name,
-    };
-    let Some(def) = lookup(&t.name) else {
-        if EXTENSIONS.contains(&t.name.as_str()) {
-            return Ok(Canon::Unknown(format!("target {} is not modelled", t.name)));
+/// Writes the canonical form of target `name` (a `-g` when `goto`) to `sink`.
+pub(crate) fn canonical<A: AsRef<str>>(
+    ctx: &Ctx,
+    name: &str,
+    goto: bool,
+    options: &[OptionRef<'_, A>],
+    sink: &mut Sink,
+) -> Result<Canon<()>, CanonError> {
+    let ext = Ext { target: true, name };
+    let Some(def) = lookup(name) else {
+        if EXTENSIONS.contains(&name) {
+            return Ok(Canon::Unknown(format!("target {name} is not modelled")));
         }
-        return chain_jump(ext, t);
+        return chain_jump(ext, goto, options, sink);
     };
     if let (Some(want), Some(table)) = (def.table, ctx.table) {
         if want != table {
             return Err(ext.error(None, format!("only valid in the {want} table, not {table}")));
         }
     }
-    if t.goto {
-        return Ok(Canon::Unknown(format!("-g to target {}", t.name)));
+    if goto {
+        return Ok(Canon::Unknown(format!("-g to target {name}")));
     }
-    let mut opts = match Opts::collect(ext, &t.options, def.opts) {
+    let mut opts = match Opts::collect(ext, options, def.opts) {
         Ok(o) => o,
-        Err(CollectError::Unknown(w)) => {
-            return Ok(Canon::Unknown(format!("target {}: {w}", t.name)))
-        }
+        Err(CollectError::Unknown(w)) => return Ok(Canon::Unknown(format!("target {name}: {w}"))),
         Err(CollectError::Refused(e)) => return Err(e),
     };
-    let mut out = Out::default();
-    if let Canon::Unknown(w) = (def.norm)(ctx, &mut opts, &mut out)? {
-        return Ok(Canon::Unknown(format!("target {}: {w}", t.name)));
+    sink.begin_target(name, false);
+    if let Canon::Unknown(w) = (def.norm)(ctx, &mut opts, &mut Out::new(sink))? {
+        return Ok(Canon::Unknown(format!("target {name}: {w}")));
     }
     if !opts.is_empty() {
         return Ok(Canon::Unknown(format!(
-            "target {}: option combination not modelled",
-            t.name
+            "target {name}: option combination not modelled"
         )));
     }
-    Ok(Canon::Known(TargetSpec {
-        name: t.name.clone(),
-        goto: false,
-        options: out.0,
-    }))
+    Ok(Canon::Known(()))
 }
 
 /// A user chain: no options; the name as written (chain names are case-sensitive).
-fn chain_jump(ext: Ext, t: &TargetSpec) -> Result<Canon<TargetSpec>, CanonError> {
-    if let Some(o) = t.options.first() {
+fn chain_jump<A>(
+    ext: Ext,
+    goto: bool,
+    options: &[OptionRef<'_, A>],
+    sink: &mut Sink,
+) -> Result<Canon<()>, CanonError> {
+    if let Some(o) = options.first() {
         return Err(ext.error(None, format!("unknown option \"--{}\"", o.name)));
     }
-    let plain = !t.name.is_empty()
-        && t.name.len() <= 28
-        && !t.name.starts_with('-')
-        && t.name
+    let name = ext.name;
+    let plain = !name.is_empty()
+        && name.len() <= 28
+        && !name.starts_with('-')
+        && name
             .bytes()
             .all(|b| b.is_ascii_graphic() && b != b'"' && b != b'\'');
     if !plain {
-        return Ok(Canon::Unknown(format!("unusual chain name {:?}", t.name)));
+        return Ok(Canon::Unknown(format!("unusual chain name {name:?}")));
     }
-    Ok(Canon::Known(t.clone()))
+    sink.begin_target(name, goto);
+    Ok(Canon::Known(()))
 }
 
 /// Checks that need the whole rule.
-pub(crate) fn rule_check(_ctx: &Ctx, rule: &RuleSpec) -> Option<String> {
+pub(crate) fn rule_check(rule: &RuleSpec) -> Option<String> {
     let t = rule.target.as_ref()?;
-    if t.name == "TCPMSS" {
+    if needs_rule_check(&t.name) {
         // Legacy's kernel wants `-p tcp` and a tcp match that requires SYN; nft does not
         // check. Without them the backends disagree: let iptables decide.
         let syn_match = rule.matches.iter().any(|m| {
@@ -223,6 +228,11 @@ pub(crate) fn rule_check(_ctx: &Ctx, rule: &RuleSpec) -> Option<String> {
         }
     }
     None
+}
+
+/// Whether [`rule_check`] has anything to check for a rule with this target.
+pub(crate) fn needs_rule_check(target: &str) -> bool {
+    target == "TCPMSS"
 }
 
 fn nothing(_ctx: &Ctx, _o: &mut Opts, _out: &mut Out) -> Res {
@@ -1049,7 +1059,7 @@ fn set(_ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
         }
         out.push(name, false, &[&g.args[0], &g.args[1]]);
     }
-    if out.0.is_empty() {
+    if out.is_empty() {
         return unknown("SET without --add-set/--del-set");
     }
     done()

@@ -217,3 +217,98 @@ fn options_after_the_target_go_to_their_match() {
     );
     assert!(v4("-j ACCEPT --bogus").starts_with("ERROR"));
 }
+
+/// The old way round: build the canonical rule, then print it.
+fn via_spec(family: Family, table: &str, spec: &str) -> Result<Canon<String>, CanonTextError> {
+    let rule = RuleSpec::parse(spec)?;
+    Ok(canonical_rule_in(family, Some(table), &rule)?.map(|r| r.to_spec_string()))
+}
+
+/// `canonical_text` prints without building a `RuleSpec`: it must answer exactly what
+/// building and printing answers — canonical form, unknown reason or error — on the
+/// conformance specs, their canonical forms, and (deterministic) mutations of them.
+#[test]
+fn text_path_equals_built_rule_printed() {
+    const WORDS: &[&str] = &[
+        "0",
+        "65536",
+        "0x10",
+        "1:2",
+        "!",
+        "-",
+        "\"a b\"",
+        "--dport",
+        "--sport",
+        "--mark",
+        "--comment",
+        "--tcp-flags",
+        "SYN",
+        "-m",
+        "-p",
+        "-j",
+        "-g",
+        "tcp",
+        "udp",
+        "mark",
+        "LOG",
+        "TCPMSS",
+        "--clamp-mss-to-pmtu",
+        "DNAT",
+        "ACCEPT",
+        "--to-destination",
+        "1.2.3.4",
+        "comment",
+        "multiport",
+        "--ports",
+        "-s",
+        "-f",
+    ];
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut next = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed as usize
+    };
+    let mut checked = 0;
+    for line in include_str!("../../../netns/tests/canon_specs.txt").lines() {
+        let l = line.strip_prefix('!').unwrap_or(line);
+        let mut p = l.splitn(3, '|');
+        let family = match p.next() {
+            Some("v4") => Family::V4,
+            Some("v6") => Family::V6,
+            _ => continue,
+        };
+        let (Some(table), Some(spec)) = (p.next(), p.next()) else {
+            continue;
+        };
+        let mut specs = vec![spec.to_string()];
+        if let Ok(Canon::Known(c)) = canonical_text(family, Some(table), spec) {
+            specs.push(c);
+        }
+        for _ in 0..20 {
+            let mut words: Vec<&str> = spec.split(' ').collect();
+            for _ in 0..1 + next() % 3 {
+                let i = next() % words.len().max(1);
+                let w = WORDS[next() % WORDS.len()];
+                match next() % 3 {
+                    0 if !words.is_empty() => words[i] = w,
+                    1 if !words.is_empty() => {
+                        words.remove(i);
+                    }
+                    _ => words.insert(i.min(words.len()), w),
+                }
+            }
+            specs.push(words.join(" "));
+        }
+        for s in &specs {
+            assert_eq!(
+                canonical_text(family, Some(table), s),
+                via_spec(family, table, s),
+                "{s}"
+            );
+            checked += 1;
+        }
+    }
+    assert!(checked > 10_000, "{checked}");
+}

@@ -4,7 +4,7 @@
 use super::addr::{parse_net, Parsed};
 use super::num::strtoul0;
 use super::{field_err, proto, Canon, CanonError};
-use crate::rule::{unquote, Negatable};
+use crate::rule::{unquote, NegRef, Negatable};
 use crate::Family;
 
 type Field = Result<Canon<Option<Negatable>>, CanonError>;
@@ -14,11 +14,11 @@ fn neg(inverted: bool, value: String) -> Option<Negatable> {
 }
 
 /// `-s`/`-d`: host bits cleared, prefix or mask; `/0` means "any" and is not printed.
-pub(crate) fn address(family: Family, flag: &'static str, v: Option<&Negatable>) -> Field {
+pub(crate) fn address(family: Family, flag: &'static str, v: Option<NegRef>) -> Field {
     let Some(v) = v else {
         return Ok(Canon::Known(None));
     };
-    let text = unquote(&v.value);
+    let text = unquote(v.value);
     if text.contains(',') {
         return Ok(Canon::Unknown(format!(
             "{flag} {text}: several addresses make several rules"
@@ -38,11 +38,11 @@ pub(crate) fn address(family: Family, flag: &'static str, v: Option<&Negatable>)
 }
 
 /// `-i`/`-o`: printed as given; at most 15 characters.
-pub(crate) fn interface(flag: &'static str, v: Option<&Negatable>) -> Field {
+pub(crate) fn interface(flag: &'static str, v: Option<NegRef>) -> Field {
     let Some(v) = v else {
         return Ok(Canon::Known(None));
     };
-    let name = unquote(&v.value);
+    let name = unquote(v.value);
     if name.len() > 15 {
         return Err(field_err(
             flag,
@@ -63,11 +63,11 @@ pub(crate) fn interface(flag: &'static str, v: Option<&Negatable>) -> Field {
 }
 
 /// `-p`: the /etc/protocols name for the number; protocol 0 (`all`) is not printed.
-pub(crate) fn protocol(v: Option<&Negatable>) -> Field {
+pub(crate) fn protocol(v: Option<NegRef>) -> Field {
     let Some(v) = v else {
         return Ok(Canon::Known(None));
     };
-    let n = proto::parse(&unquote(&v.value)).map_err(|m| field_err("-p", m))?;
+    let n = proto::parse(&unquote(v.value)).map_err(|m| field_err("-p", m))?;
     match proto::save_name(n) {
         Some(name) => Ok(Canon::Known(neg(v.inverted, name))),
         None if v.inverted => Err(field_err("-p", "rule would never match protocol")),

@@ -10,8 +10,9 @@ mod rate;
 mod u32;
 
 use super::opts::{CollectError, Opt, Opts, Out};
+use super::sink::Sink;
 use super::{Canon, CanonError, Ctx, Ext};
-use crate::rule::MatchSpec;
+use crate::rule::OptionRef;
 
 /// What a normaliser returns: `Known(())` once it has written `Out`.
 pub(crate) type Res = Result<Canon<()>, CanonError>;
@@ -87,43 +88,39 @@ pub(crate) fn accepts(name: &str, opt: &str) -> Option<bool> {
     Some(def.unmodelled.contains(&opt) || def.opts.iter().any(|o| o.names.contains(&opt)))
 }
 
-pub(crate) fn canonical(ctx: &Ctx, m: &MatchSpec) -> Result<Canon<MatchSpec>, CanonError> {
-    let Some(def) = lookup(&m.name) else {
-        return Ok(Canon::Unknown(format!("match {} is not modelled", m.name)));
+/// Writes the canonical form of match `name` to `sink`.
+pub(crate) fn canonical<A: AsRef<str>>(
+    ctx: &Ctx,
+    name: &str,
+    options: &[OptionRef<'_, A>],
+    sink: &mut Sink,
+) -> Result<Canon<()>, CanonError> {
+    let Some(def) = lookup(name) else {
+        return Ok(Canon::Unknown(format!("match {name} is not modelled")));
     };
-    if let Some(o) = m
-        .options
-        .iter()
-        .find(|o| def.unmodelled.contains(&o.name.as_str()))
-    {
+    if let Some(o) = options.iter().find(|o| def.unmodelled.contains(&o.name)) {
         return Ok(Canon::Unknown(format!(
-            "match {} option --{} is not modelled",
-            m.name, o.name
+            "match {name} option --{} is not modelled",
+            o.name
         )));
     }
     let ext = Ext {
         target: false,
-        name: &m.name,
+        name,
     };
-    let mut opts = match Opts::collect(ext, &m.options, def.opts) {
+    let mut opts = match Opts::collect(ext, options, def.opts) {
         Ok(o) => o,
-        Err(CollectError::Unknown(w)) => {
-            return Ok(Canon::Unknown(format!("match {}: {w}", m.name)))
-        }
+        Err(CollectError::Unknown(w)) => return Ok(Canon::Unknown(format!("match {name}: {w}"))),
         Err(CollectError::Refused(e)) => return Err(e),
     };
-    let mut out = Out::default();
-    if let Canon::Unknown(w) = (def.norm)(ctx, &mut opts, &mut out)? {
-        return Ok(Canon::Unknown(format!("match {}: {w}", m.name)));
+    sink.begin_match(name);
+    if let Canon::Unknown(w) = (def.norm)(ctx, &mut opts, &mut Out::new(sink))? {
+        return Ok(Canon::Unknown(format!("match {name}: {w}")));
     }
     if !opts.is_empty() {
         return Ok(Canon::Unknown(format!(
-            "match {}: option combination not modelled",
-            m.name
+            "match {name}: option combination not modelled"
         )));
     }
-    Ok(Canon::Known(MatchSpec {
-        name: m.name.clone(),
-        options: out.0,
-    }))
+    Ok(Canon::Known(()))
 }
