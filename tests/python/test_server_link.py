@@ -61,13 +61,18 @@ def test_explicit_socket(netns, tmp_path, monkeypatch):
     server = subprocess.Popen([sys.executable, "-c", "import pytables._native as n; n.serve()"], env=env,
                               stderr=subprocess.DEVNULL)
     try:
-        for _ in range(200):
-            if os.path.exists(path):
-                break
-            time.sleep(0.02)
         monkeypatch.setenv("PYTABLES_SOCKET", path)
         monkeypatch.setenv("PYTABLES_SERVER_AUTOSTART", "0")
-        _conn.reset()
+        deadline = time.monotonic() + 30
+        while True:  # until the server answers (it binds, then loads the ruleset)
+            _conn.reset()
+            try:
+                _conn.connection().status()
+                break
+            except Exception:
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(0.05)
         iptc.Table("filter").create_chain("VIA_PATH")
         assert "VIA_PATH" in netns.chains()
     finally:
