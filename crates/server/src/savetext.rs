@@ -1,6 +1,8 @@
 //! Splitting and reading iptables-save text: just what the server needs (table blocks, chains,
 //! rule specs and counters). Kept private and small; the full grammar is `pytables_core::save`.
 
+use std::fmt::Write;
+
 use pytables_core::{Chain, Counters, Rule, Table};
 
 /// The `*table … COMMIT` blocks of a save output, comment lines dropped: `(name, block text)`.
@@ -102,8 +104,13 @@ pub fn print_block(table: &Table) -> String {
     }
     for c in &chains {
         for r in &c.rules {
-            let k = r.counters.unwrap_or_default();
-            s.push_str(&format!("[{}:{}] -A {}", k.packets, k.bytes, c.name));
+            match r.counters {
+                Some(k) if k.packets != 0 || k.bytes != 0 => {
+                    let _ = write!(s, "[{}:{}] -A ", k.packets, k.bytes);
+                }
+                _ => s.push_str("[0:0] -A "),
+            }
+            s.push_str(&c.name);
             if !r.spec.is_empty() {
                 s.push(' ');
                 s.push_str(&r.spec);

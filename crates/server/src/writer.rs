@@ -258,10 +258,11 @@ impl Writer {
             match self.apply(&plan, &touched) {
                 Ok(()) => {
                     let t3 = t0.elapsed();
-                    self.record_commit(&touched, sim, &uncertain, generation);
+                    let installed = self.record_commit(&touched, sim, &uncertain, generation);
                     let t4 = t0.elapsed();
                     let n = accepted.len();
-                    self.finish(accepted, &touched);
+                    self.finish(accepted, &touched, &installed);
+                    self.fingerprint_installed(&installed);
                     debug!(
                         transactions = n,
                         check_us = t1.as_micros() as u64,
@@ -313,7 +314,8 @@ impl Writer {
         mut sim: BTreeMap<Key, pytables_core::Table>,
         uncertain: &BTreeSet<Key>,
         generation: Option<u32>,
-    ) {
+    ) -> BTreeSet<Key> {
+        let mut installed = BTreeSet::new();
         let backend = self.state.runner.backend;
         let mut exclusive = backend == Backend::Legacy;
         let mut nft_now = None;
@@ -336,11 +338,24 @@ impl Writer {
             let Some(table) = sim.remove(key) else {
                 continue;
             };
-            let fingerprint = match nft_now {
-                Some(g) => Some(Fingerprint::NftGeneration(g)),
-                None => crate::fingerprint::current(backend, key.0, &key.1).ok(),
-            };
+            // Legacy fingerprints cost a copy of the whole table from the kernel: taken after
+            // the replies are sent (see commit_group), while the xtables lock is still held.
+            let fingerprint = nft_now.map(Fingerprint::NftGeneration);
             self.state.install_computed(key, table, fingerprint);
+            installed.insert(key.clone());
+        }
+        installed
+    }
+
+    /// Legacy: fingerprints of tables installed by record_commit, taken under the lock.
+    fn fingerprint_installed(&mut self, installed: &BTreeSet<Key>) {
+        let backend = self.state.runner.backend;
+        for key in installed {
+            if let Some(t) = self.state.tables.get_mut(key) {
+                if t.fingerprint.is_none() {
+                    t.fingerprint = crate::fingerprint::current(backend, key.0, &key.1).ok();
+                }
+            }
         }
     }
 
@@ -486,14 +501,14 @@ impl Writer {
 
     /// Success: read back what reached the kernel (unless record_commit installed it) and
     /// answer everyone.
-    fn finish(&mut self, accepted: Vec<Pending>, touched: &BTreeSet<Key>) {
+    fn finish(
+        &mut self,
+        accepted: Vec<Pending>,
+        touched: &BTreeSet<Key>,
+        installed: &BTreeSet<Key>,
+    ) {
         for key in touched {
-            let installed = self
-                .state
-                .tables
-                .get(key)
-                .is_some_and(|t| t.fingerprint.is_some());
-            if installed {
+            if installed.contains(key) {
                 continue;
             }
             if let Err(e) = self.state.refresh(key) {
