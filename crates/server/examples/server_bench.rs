@@ -41,6 +41,7 @@ fn main() {
         lost_server += ls;
         lost_shell += lr;
     }
+    let (snap_server, snap_save) = snapshot_read(&server_bin, backend);
     let rss = rss_with_rules(&server_bin, backend, 100_000);
     let (ls, ll, lr) = (median(&lat_server), median(&lat_lean), median(&lat_raw));
     let (ts, tr) = (median(&tput_server), median(&tput_shell));
@@ -56,6 +57,12 @@ fn main() {
         ll * 1e3,
         lr * 1e3,
         ll / lr
+    );
+    println!(
+        "| {b} | snapshot of a 10,000-rule table (client receives the save text) | {:.2} ms | iptables-save -t filter: {:.2} ms | {:.2}× |",
+        snap_server * 1e3,
+        snap_save * 1e3,
+        snap_server / snap_save
     );
     println!(
         "| {b} | 8 clients × 100 inserts, throughput | {ts:.0} ops/s, lost {lost_server} | 8 shell loops of iptables -w -I: {tr:.0} ops/s, lost {lost_shell} | {:.2}× |",
@@ -217,6 +224,43 @@ fn latency(bin: &str, backend: Backend) -> (f64, f64, f64) {
     raw.join().unwrap();
     // Skip the warm-up.
     (median(&s[5..]), median(&l[5..]), median(&r[5..]))
+}
+
+/// Median seconds: a client's snapshot of a 10,000-rule filter table vs iptables-save of it.
+fn snapshot_read(bin: &str, backend: Backend) -> (f64, f64) {
+    let ns = Netns::new("bench-snap").unwrap();
+    fill(&ns, backend, 10_000);
+    let _server = start(&ns, bin, backend);
+    let mut c = connect(&ns);
+    let save = backend.binary(Family::V4, Tool::Save);
+    let path = format!("/var/run/netns/{}", ns.name());
+    let saves = std::thread::spawn(move || {
+        let file = std::fs::File::open(path).unwrap();
+        // SAFETY: as in in_ns.
+        assert_eq!(
+            unsafe { libc::setns(file.as_raw_fd(), libc::CLONE_NEWNET) },
+            0
+        );
+        (0..15)
+            .map(|_| {
+                let t = Instant::now();
+                let out = Command::new(&save).args(["-t", "filter"]).output().unwrap();
+                assert!(out.stdout.len() > 100_000);
+                t.elapsed().as_secs_f64()
+            })
+            .collect::<Vec<f64>>()
+    })
+    .join()
+    .unwrap();
+    let snaps: Vec<f64> = (0..15)
+        .map(|_| {
+            let t = Instant::now();
+            let s = c.snapshot(Family::V4, Some("filter")).unwrap();
+            assert!(s.tables[0].text.len() > 100_000);
+            t.elapsed().as_secs_f64()
+        })
+        .collect();
+    (median(&snaps[3..]), median(&saves[3..]))
 }
 
 fn count_rules(ns: &Netns, backend: Backend, prefix: &str) -> usize {

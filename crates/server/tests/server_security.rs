@@ -141,3 +141,24 @@ fn bad_frames_are_answered_and_the_server_keeps_serving() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(err.contains("already serves"), "{err}");
 }
+
+#[test]
+fn sigterm_stops_the_server_cleanly() {
+    if skip() {
+        return;
+    }
+    let backend = backends_under_test()[0];
+    let ns = Netns::new("srv-term").unwrap();
+    let mut server = Server::start(&ns, backend, &[]);
+    let pid = server.child.id().to_string();
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &pid])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = server.child.wait().unwrap();
+    assert!(status.success(), "exit status after SIGTERM: {status}");
+    // The address is free again: a new server starts.
+    let _again = Server::start(&ns, backend, &[]);
+    assert!(connect(&ns).status().is_ok());
+}
