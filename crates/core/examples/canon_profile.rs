@@ -7,7 +7,28 @@
 use pytables_core::canon::{canonical_text, Canon};
 use pytables_core::save::parse_save;
 use pytables_core::Family;
+use std::alloc::{GlobalAlloc, Layout, System};
+use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 use std::time::{Duration, Instant};
+
+/// Counts allocations, to see what one rule costs.
+struct Counting;
+static ALLOCS: AtomicUsize = AtomicUsize::new(0);
+unsafe impl GlobalAlloc for Counting {
+    unsafe fn alloc(&self, l: Layout) -> *mut u8 {
+        ALLOCS.fetch_add(1, Relaxed);
+        System.alloc(l)
+    }
+    unsafe fn dealloc(&self, p: *mut u8, l: Layout) {
+        System.dealloc(p, l)
+    }
+    unsafe fn realloc(&self, p: *mut u8, l: Layout, n: usize) -> *mut u8 {
+        ALLOCS.fetch_add(1, Relaxed);
+        System.realloc(p, l, n)
+    }
+}
+#[global_allocator]
+static GLOBAL: Counting = Counting;
 
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -19,10 +40,12 @@ fn main() {
     let runs: usize = args.get(1).map_or(5, |r| r.parse().expect("runs"));
     let mut parse = Vec::new();
     let mut canon = Vec::new();
+    let mut allocs = 0.0;
     for _ in 0..runs {
         let t = Instant::now();
         let tables = parse_save(&text).expect("parse");
         parse.push(t.elapsed());
+        let before = ALLOCS.load(Relaxed);
         let mut same = 0usize;
         for table in &tables {
             for chain in &table.chains {
@@ -38,6 +61,8 @@ fn main() {
             }
         }
         canon.push(t.elapsed());
+        let rules: usize = tables.iter().map(|t| t.rule_count()).sum();
+        allocs = (ALLOCS.load(Relaxed) - before) as f64 / rules as f64;
         std::hint::black_box(same);
         drop(tables);
     }
@@ -46,7 +71,7 @@ fn main() {
         v[v.len() / 2].as_secs_f64() * 1e3
     };
     println!(
-        "parse {:.1} ms, parse + canon {:.1} ms",
+        "parse {:.1} ms, parse + canon {:.1} ms, {allocs:.2} allocations per rule in canon",
         ms(&mut parse),
         ms(&mut canon)
     );

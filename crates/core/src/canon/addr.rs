@@ -5,7 +5,7 @@
 
 use super::num::strtoul0;
 use crate::Family;
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::Ipv6Addr;
 
 /// Result of reading an address: a value, a reason to ask iptables, or an error message.
 pub(crate) enum Parsed<T> {
@@ -39,11 +39,14 @@ impl Net {
 
     /// `addr/len` or `addr/mask`, host bits cleared — the `-s`/`-d` save form.
     pub fn save_form(&self) -> String {
-        let addr = format_addr(self.family, self.addr & self.mask);
+        let mut out = String::with_capacity(24);
+        push_addr(&mut out, self.family, self.addr & self.mask);
+        out.push('/');
         match self.prefix() {
-            Some(p) => format!("{addr}/{p}"),
-            None => format!("{addr}/{}", format_addr(self.family, self.mask)),
+            Some(p) => push_decimal(&mut out, p),
+            None => push_addr(&mut out, self.family, self.mask),
         }
+        out
     }
 }
 
@@ -61,21 +64,53 @@ pub(crate) fn prefix_mask(family: Family, len: u32) -> u128 {
 }
 
 pub(crate) fn format_addr(family: Family, v: u128) -> String {
+    let mut out = String::with_capacity(15);
+    push_addr(&mut out, family, v);
+    out
+}
+
+/// Appends an address as `Ipv4Addr`/`Ipv6Addr` print it (v4 without the formatting machinery:
+/// every `-s`/`-d` of a big ruleset goes through here).
+fn push_addr(out: &mut String, family: Family, v: u128) {
     match family {
-        Family::V4 => Ipv4Addr::from(v as u32).to_string(),
-        Family::V6 => Ipv6Addr::from(v).to_string(),
+        Family::V4 => {
+            for (i, octet) in (v as u32).to_be_bytes().into_iter().enumerate() {
+                if i > 0 {
+                    out.push('.');
+                }
+                push_decimal(out, octet.into());
+            }
+        }
+        Family::V6 => {
+            use std::fmt::Write;
+            let _ = write!(out, "{}", Ipv6Addr::from(v));
+        }
     }
+}
+
+fn push_decimal(out: &mut String, n: u32) {
+    let mut digits = [0u8; 10];
+    let mut i = digits.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    out.push_str(std::str::from_utf8(&digits[i..]).expect("ASCII digits"));
 }
 
 /// Reads an IPv4 address the way `xtables_numeric_to_ipaddr` does: 1 to 4 dotted decimal
 /// parts filled from the left (`10` → `10.0.0.0`).
 fn parse_v4(s: &str) -> Option<u32> {
-    let parts: Vec<&str> = s.split('.').collect();
-    if parts.is_empty() || parts.len() > 4 {
+    if s.split('.').count() > 4 {
         return None;
     }
     let mut out = [0u8; 4];
-    for (i, p) in parts.iter().enumerate() {
+    for (i, p) in s.split('.').enumerate() {
         if p.is_empty() || p.len() > 3 || !p.bytes().all(|b| b.is_ascii_digit()) {
             return None;
         }

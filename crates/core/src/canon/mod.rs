@@ -201,8 +201,8 @@ fn write_canonical<A: AsRef<str>>(
     sink: &mut Sink,
 ) -> Result<Option<String>, CanonError> {
     let mut unknown: Option<String> = None;
-    let mut note = |c: Canon<Option<Negatable>>, flag: &'static str, sink: &mut Sink| match c {
-        Canon::Known(Some(v)) => sink.field(flag, v.inverted, &v.value),
+    let mut note = |c: Canon<Option<values::Value>>, flag: &'static str, sink: &mut Sink| match c {
+        Canon::Known(Some(v)) => sink.field(flag, v.inverted, &v.text),
         Canon::Known(None) => {}
         Canon::Unknown(w) => {
             unknown.get_or_insert(w);

@@ -60,10 +60,48 @@ impl Given<'_> {
     }
 }
 
+/// The options of one extension: the first few inline (an extension rarely gets more than
+/// two), so reading them allocates nothing. Order does not matter: options are taken by name.
+#[derive(Default)]
+struct GivenList<'a> {
+    inline: [Option<Given<'a>>; 4],
+    more: Vec<Given<'a>>,
+}
+
+impl<'a> GivenList<'a> {
+    fn push(&mut self, g: Given<'a>) {
+        match self.inline.iter_mut().find(|s| s.is_none()) {
+            Some(slot) => *slot = Some(g),
+            None => self.more.push(g),
+        }
+    }
+
+    fn take(&mut self, name: &str) -> Option<Given<'a>> {
+        if let Some(slot) = self
+            .inline
+            .iter_mut()
+            .find(|s| s.as_ref().is_some_and(|g| g.name == name))
+        {
+            return slot.take();
+        }
+        let i = self.more.iter().position(|g| g.name == name)?;
+        Some(self.more.swap_remove(i))
+    }
+
+    fn has(&self, name: &str) -> bool {
+        self.inline.iter().flatten().any(|g| g.name == name)
+            || self.more.iter().any(|g| g.name == name)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.inline.iter().all(Option::is_none) && self.more.is_empty()
+    }
+}
+
 /// What the user gave, checked against the extension's option table.
 pub(crate) struct Opts<'a> {
     pub ext: Ext<'a>,
-    given: Vec<Given<'a>>,
+    given: GivenList<'a>,
 }
 
 /// The reason an option list cannot be judged here (an abbreviated option name).
@@ -78,7 +116,7 @@ impl<'a> Opts<'a> {
         input: &[OptionRef<'a, A>],
         table: &[Opt],
     ) -> Result<Opts<'a>, CollectError> {
-        let mut given: Vec<Given> = Vec::with_capacity(input.len());
+        let mut given = GivenList::default();
         for o in input {
             let Some(def) = table.iter().find(|d| d.names.contains(&o.name)) else {
                 // getopt accepts unique abbreviations across every loaded extension: not ours to judge.
@@ -120,7 +158,7 @@ impl<'a> Opts<'a> {
                 };
                 return Err(CollectError::Refused(ext.error(Some(name), msg)));
             }
-            if given.iter().any(|g| g.name == name) {
+            if given.has(name) {
                 return Err(CollectError::Refused(ext.error(
                     Some(name),
                     format!("option \"--{name}\" can only be used once."),
@@ -142,12 +180,11 @@ impl<'a> Opts<'a> {
 
     /// Removes and returns an option if given.
     pub fn take(&mut self, name: &str) -> Option<Given<'a>> {
-        let i = self.given.iter().position(|g| g.name == name)?;
-        Some(self.given.remove(i))
+        self.given.take(name)
     }
 
     pub fn has(&self, name: &str) -> bool {
-        self.given.iter().any(|g| g.name == name)
+        self.given.has(name)
     }
 
     pub fn is_empty(&self) -> bool {

@@ -4,6 +4,7 @@
 
 use super::netdb::PROTOCOLS;
 use super::num::strtoul0;
+use std::borrow::Cow;
 
 /// Names libxtables knows without /etc/protocols (`xtables_chain_protos`).
 const XTABLES_NAMES: &[(&str, u8)] = &[
@@ -22,8 +23,13 @@ const XTABLES_NAMES: &[(&str, u8)] = &[
 
 /// The protocol number for a `-p` word, or the refusal message.
 pub(crate) fn parse(word: &str) -> Result<u8, String> {
-    let w = word.to_ascii_lowercase();
-    if let Some(n) = strtoul0(&w, 255) {
+    let w = if word.bytes().any(|b| b.is_ascii_uppercase()) {
+        Cow::Owned(word.to_ascii_lowercase())
+    } else {
+        Cow::Borrowed(word)
+    };
+    let w = w.as_ref();
+    if let Some(n) = strtoul0(w, 255) {
         return Ok(n as u8);
     }
     if let Some(&(_, n)) = PROTOCOLS.iter().find(|(name, _)| *name == w) {
@@ -39,13 +45,13 @@ pub(crate) fn parse(word: &str) -> Result<u8, String> {
 }
 
 /// What iptables-save prints after `-p` (None: protocol 0, printed not at all).
-pub(crate) fn save_name(n: u8) -> Option<String> {
+pub(crate) fn save_name(n: u8) -> Option<Cow<'static, str>> {
     if n == 0 {
         return None;
     }
     Some(match PROTOCOLS.iter().find(|(_, num)| *num == n) {
-        Some((name, _)) => (*name).to_string(),
-        None => n.to_string(),
+        Some((name, _)) => Cow::Borrowed(*name),
+        None => Cow::Owned(n.to_string()),
     })
 }
 

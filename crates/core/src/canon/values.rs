@@ -4,21 +4,31 @@
 use super::addr::{parse_net, Parsed};
 use super::num::strtoul0;
 use super::{field_err, proto, Canon, CanonError};
-use crate::rule::{unquote, NegRef, Negatable};
+use crate::rule::{unquote_cow, NegRef};
 use crate::Family;
+use std::borrow::Cow;
 
-type Field = Result<Canon<Option<Negatable>>, CanonError>;
+/// A generic field's canonical word (borrowed from the rule when it prints as written).
+pub(crate) struct Value<'a> {
+    pub inverted: bool,
+    pub text: Cow<'a, str>,
+}
 
-fn neg(inverted: bool, value: String) -> Option<Negatable> {
-    Some(Negatable { inverted, value })
+type Field<'a> = Result<Canon<Option<Value<'a>>>, CanonError>;
+
+fn neg<'a>(inverted: bool, text: impl Into<Cow<'a, str>>) -> Option<Value<'a>> {
+    Some(Value {
+        inverted,
+        text: text.into(),
+    })
 }
 
 /// `-s`/`-d`: host bits cleared, prefix or mask; `/0` means "any" and is not printed.
-pub(crate) fn address(family: Family, flag: &'static str, v: Option<NegRef>) -> Field {
+pub(crate) fn address<'a>(family: Family, flag: &'static str, v: Option<NegRef<'a>>) -> Field<'a> {
     let Some(v) = v else {
         return Ok(Canon::Known(None));
     };
-    let text = unquote(v.value);
+    let text = unquote_cow(v.value);
     if text.contains(',') {
         return Ok(Canon::Unknown(format!(
             "{flag} {text}: several addresses make several rules"
@@ -38,11 +48,11 @@ pub(crate) fn address(family: Family, flag: &'static str, v: Option<NegRef>) -> 
 }
 
 /// `-i`/`-o`: printed as given; at most 15 characters.
-pub(crate) fn interface(flag: &'static str, v: Option<NegRef>) -> Field {
+pub(crate) fn interface<'a>(flag: &'static str, v: Option<NegRef<'a>>) -> Field<'a> {
     let Some(v) = v else {
         return Ok(Canon::Known(None));
     };
-    let name = unquote(v.value);
+    let name = unquote_cow(v.value);
     if name.len() > 15 {
         return Err(field_err(
             flag,
@@ -63,11 +73,11 @@ pub(crate) fn interface(flag: &'static str, v: Option<NegRef>) -> Field {
 }
 
 /// `-p`: the /etc/protocols name for the number; protocol 0 (`all`) is not printed.
-pub(crate) fn protocol(v: Option<NegRef>) -> Field {
+pub(crate) fn protocol<'a>(v: Option<NegRef<'a>>) -> Field<'a> {
     let Some(v) = v else {
         return Ok(Canon::Known(None));
     };
-    let n = proto::parse(&unquote(v.value)).map_err(|m| field_err("-p", m))?;
+    let n = proto::parse(&unquote_cow(v.value)).map_err(|m| field_err("-p", m))?;
     match proto::save_name(n) {
         Some(name) => Ok(Canon::Known(neg(v.inverted, name))),
         None if v.inverted => Err(field_err("-p", "rule would never match protocol")),
