@@ -221,6 +221,12 @@ def replace(table, name, rule, anc):
 def delete(table, name, rule):
     _check_rule(rule)
     data = _need(table, name, "delete entry from chain %s" % name)
+    # Fast path: our canonical text is usually exactly what iptables-save printed.
+    mine = rule._spec()
+    for i, (spec, _) in enumerate(data.rules):
+        if spec == mine:
+            del data.rules[i]
+            return [_op(table, "delete_rule", chain=name, rule=spec)]
     make = table._rule_class._from_save
     for i, (spec, ctr) in enumerate(data.rules):
         kernel = make(spec, ctr, None)
