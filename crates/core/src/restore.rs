@@ -129,7 +129,7 @@ pub fn parse_restore(text: &str) -> Result<Vec<Block>, RestoreError> {
     for line in text.split('\n') {
         line_no += 1;
         let line = line.strip_suffix('\r').unwrap_or(line);
-        let trimmed = line.trim_start();
+        let trimmed = line.trim_start_matches(is_blank);
         if trimmed.is_empty() || trimmed.starts_with('#') {
             continue;
         }
@@ -148,8 +148,8 @@ pub fn parse_restore(text: &str) -> Result<Vec<Block>, RestoreError> {
                     &format!("table {:?} (line {}) has no COMMIT", b.table, b.line),
                 ));
             }
-            let name = name.trim_end();
-            if name.is_empty() || name.contains(char::is_whitespace) {
+            let name = name.trim_end_matches(is_blank);
+            if name.is_empty() || name.contains(|c: char| c.is_whitespace()) {
                 return Err(at(lead, trimmed, "bad table line (expected `*NAME`)"));
             }
             open = Some(Block {
@@ -159,7 +159,7 @@ pub fn parse_restore(text: &str) -> Result<Vec<Block>, RestoreError> {
             });
             continue;
         }
-        if trimmed.trim_end() == "COMMIT" {
+        if trimmed.trim_end_matches(is_blank) == "COMMIT" {
             let Some(b) = open.take() else {
                 return Err(at(lead, "COMMIT", "COMMIT outside a table"));
             };
@@ -192,6 +192,12 @@ pub fn parse_restore(text: &str) -> Result<Vec<Block>, RestoreError> {
 
 type LineError = (usize, String, String);
 
+/// What separates words: ASCII blanks only, as for iptables-restore (and [`crate::rule::tokenize`]);
+/// other Unicode spaces are part of a word.
+pub(crate) fn is_blank(c: char) -> bool {
+    c.is_ascii_whitespace()
+}
+
 fn err(offset: usize, token: &str, message: impl Into<String>) -> LineError {
     (offset, token.to_string(), message.into())
 }
@@ -207,13 +213,11 @@ struct Word<'a> {
 /// the command, chain and numbers before the specification).
 fn next_word(line: &str, from: usize) -> Option<Word<'_>> {
     let rest = &line[from..];
-    let start = from + (rest.len() - rest.trim_start().len());
+    let start = from + (rest.len() - rest.trim_start_matches(is_blank).len());
     if start >= line.len() {
         return None;
     }
-    let len = line[start..]
-        .find(char::is_whitespace)
-        .unwrap_or(line.len() - start);
+    let len = line[start..].find(is_blank).unwrap_or(line.len() - start);
     Some(Word {
         text: &line[start..start + len],
         at: start,
@@ -363,6 +367,30 @@ fn parse_command(line: &str, lead: usize) -> Result<Command, LineError> {
                 return Err(err(at, tok, "-R needs a rule number"));
             }
             let (spec, spec_counters) = take_spec(line, pos)?;
+            // A bare number where the specification starts: iptables says "Bad argument" (and
+            // printed back it would read as a rule number).
+            if let Some(first) = spec.split(is_blank).find(|w| !w.is_empty()) {
+                if first.bytes().all(|b| b.is_ascii_digit()) {
+                    let mut at = pos;
+                    let word = loop {
+                        let w = next_word(line, at).expect("the spec has this word");
+                        at = w.at + w.text.len();
+                        if w.text == "-c" || w.text == "--set-counters" {
+                            // Skip the two counter values.
+                            for _ in 0..2 {
+                                at = next_word(line, at).map_or(at, |v| v.at + v.text.len());
+                            }
+                            continue;
+                        }
+                        break w;
+                    };
+                    return Err(err(
+                        word.at,
+                        word.text,
+                        "unexpected number (a rule number goes right after the chain)",
+                    ));
+                }
+            }
             let counters = match (counters, spec_counters) {
                 (Some(_), Some((_, at))) => {
                     return Err(err(at, "-c", "counters given twice ([p:b] and -c)"))
@@ -450,8 +478,8 @@ fn parse_command(line: &str, lead: usize) -> Result<Command, LineError> {
 /// The specification from byte `from` to the end of the line, with a `-c P B` /
 /// `--set-counters P B` taken out of it (returned with its offset).
 fn take_spec(line: &str, from: usize) -> Result<(String, Option<(Counters, usize)>), LineError> {
-    let spec = line[from..].trim();
-    let spec_at = from + (line[from..].len() - line[from..].trim_start().len());
+    let spec = line[from..].trim_matches(is_blank);
+    let spec_at = from + (line[from..].len() - line[from..].trim_start_matches(is_blank).len());
     if let Some(q) = unterminated_quote(spec) {
         return Err(err(spec_at + q, &spec[q..], "unterminated quote"));
     }
@@ -500,8 +528,8 @@ fn take_spec(line: &str, from: usize) -> Result<(String, Option<(Counters, usize
         (None, _) => return Err(err(spec_at + p.at, p.text, "bad packet counter")),
         _ => return Err(err(spec_at + b.at, b.text, "bad byte counter")),
     };
-    let before = spec[..c_at].trim_end();
-    let after = spec[b.at + b.text.len()..].trim_start();
+    let before = spec[..c_at].trim_end_matches(is_blank);
+    let after = spec[b.at + b.text.len()..].trim_start_matches(is_blank);
     let joined = match (before.is_empty(), after.is_empty()) {
         (true, _) => after.to_string(),
         (_, true) => before.to_string(),
@@ -528,7 +556,7 @@ fn check_chain(name: &str, at: usize) -> Result<(), LineError> {
 }
 
 fn first_word(s: &str) -> &str {
-    s.split(char::is_whitespace).next().unwrap_or("")
+    s.split(is_blank).next().unwrap_or("")
 }
 
 impl Command {
@@ -1139,6 +1167,15 @@ mod tests {
         assert!(parse_restore("COMMIT\n").is_err());
         assert!(parse_restore("*filter\n*nat\nCOMMIT\n").is_err());
         assert!(fails("-t nat -A INPUT").message.contains("table"));
+        let e = fails("-A INPUT 5 -j DROP");
+        assert_eq!((e.column, e.token.as_str()), (10, "5"));
+        let e = fails("-I INPUT -c 1 2 2 -p tcp");
+        assert_eq!((e.column, e.token.as_str()), (17, "2"));
+        // Only ASCII blanks separate words (U+2028 is part of one).
+        let e = fails("-R INPUT 1 -c 5 1\u{2028}-c 5 6 -j DROP");
+        assert_eq!(e.token, "1\u{2028}-c");
+        let e = fails("-I INPUT 2 3 -j DROP");
+        assert_eq!((e.column, e.token.as_str()), (12, "3"));
     }
 
     #[test]

@@ -49,7 +49,7 @@ pub fn parse_save(text: &str) -> Result<Vec<Table>, SaveError> {
         let bytes = line.as_bytes();
         match bytes.first() {
             None | Some(b'#') => continue,
-            _ if line.trim().is_empty() => continue,
+            _ if line.trim_matches(crate::restore::is_blank).is_empty() => continue,
             _ => {}
         }
         let at = |offset: usize, token: &str, message: &str| SaveError {
@@ -276,7 +276,7 @@ pub(crate) fn unterminated_quote(spec: &str) -> Option<usize> {
 }
 
 fn first_word(s: &str) -> &str {
-    s.split(char::is_whitespace).next().unwrap_or("")
+    s.split(crate::restore::is_blank).next().unwrap_or("")
 }
 
 /// Prints tables as `iptables-save` does (without the `#` comment lines). With `counters`,
