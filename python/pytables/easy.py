@@ -325,8 +325,14 @@ def _clean(value):
     return value
 
 
+_MASK_BITS = {}
+
+
 def _mask_bits(mask):
-    return sum(bin(int(octet)).count("1") for octet in mask.split("."))
+    bits = _MASK_BITS.get(mask)
+    if bits is None:
+        bits = _MASK_BITS[mask] = sum(bin(int(octet)).count("1") for octet in mask.split("."))
+    return bits
 
 
 def decode_iptc_rule(iptc_rule, ipv6=False):
