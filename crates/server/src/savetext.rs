@@ -1,9 +1,7 @@
-//! Splitting and reading iptables-save text: just what the server needs (table blocks, chains,
-//! rule specs and counters). Kept private and small; the full grammar is `pytables_core::save`.
+//! iptables-save text as the server needs it: one block per table, parsed and printed with
+//! `pytables_core::save`, user chains in iptables' order, the empty form of a missing table.
 
-use std::fmt::Write;
-
-use pytables_core::{Chain, Counters, Rule, Table};
+use pytables_core::Table;
 
 /// The `*table … COMMIT` blocks of a save output, comment lines dropped: `(name, block text)`.
 pub fn split_blocks(text: &str) -> Vec<(String, String)> {
@@ -29,100 +27,25 @@ pub fn split_blocks(text: &str) -> Vec<(String, String)> {
     out
 }
 
-/// Reads one block into the model. Lines it does not understand are an error naming the line.
+/// Reads one block into the model (`pytables_core::save`).
 pub fn parse_block(name: &str, block: &str) -> Result<Table, String> {
-    let mut table = Table {
-        name: name.to_string(),
-        chains: Vec::new(),
-    };
-    for (n, line) in block.lines().enumerate() {
-        let line = line.trim_end();
-        if line.starts_with('*') || line == "COMMIT" || line.is_empty() {
-            continue;
-        }
-        let bad = || format!("table {name}, line {}: cannot read {line:?}", n + 1);
-        if let Some(rest) = line.strip_prefix(':') {
-            let mut words = rest.split_whitespace();
-            let chain = words.next().ok_or_else(bad)?;
-            let policy = words.next().ok_or_else(bad)?;
-            let counters = words.next().and_then(parse_counters);
-            table.chains.push(Chain {
-                name: chain.to_string(),
-                policy: (policy != "-").then(|| policy.to_string()),
-                counters,
-                rules: Vec::new(),
-            });
-            continue;
-        }
-        let (counters, rest) = match line.strip_prefix('[') {
-            Some(_) => {
-                let end = line.find(']').ok_or_else(bad)?;
-                (parse_counters(&line[..=end]), line[end + 1..].trim_start())
-            }
-            None => (None, line),
-        };
-        let rest = rest.strip_prefix("-A ").ok_or_else(bad)?;
-        let (chain, spec) = rest.split_once(' ').unwrap_or((rest, ""));
-        let c = table.chain_mut(chain).ok_or_else(bad)?;
-        c.rules.push(Rule {
-            spec: spec.to_string(),
-            counters,
-        });
-    }
-    Ok(table)
+    let tables =
+        pytables_core::save::parse_save(block).map_err(|e| format!("table {name}: {e}"))?;
+    tables
+        .into_iter()
+        .find(|t| t.name == name)
+        .ok_or_else(|| format!("table {name}: no *{name} block in iptables-save output"))
 }
 
-fn parse_counters(word: &str) -> Option<Counters> {
-    let inner = word.strip_prefix('[')?.strip_suffix(']')?;
-    let (p, b) = inner.split_once(':')?;
-    Some(Counters {
-        packets: p.parse().ok()?,
-        bytes: b.parse().ok()?,
-    })
-}
-
-/// Prints a table as `iptables-save -c` does: built-in chains first (as held), user chains
-/// sorted by name (iptables keeps them so), every rule with its counters.
+/// Prints a table as `iptables-save -c` does. The chains must be in iptables' order (see
+/// [`sort_chains`]).
 pub fn print_block(table: &Table) -> String {
-    let mut chains: Vec<&pytables_core::Chain> = table.chains.iter().collect();
-    chains.sort_by(|a, b| match (a.is_builtin(), b.is_builtin()) {
-        (true, true) => std::cmp::Ordering::Equal,
-        (true, false) => std::cmp::Ordering::Less,
-        (false, true) => std::cmp::Ordering::Greater,
-        (false, false) => a.name.as_bytes().cmp(b.name.as_bytes()),
-    });
-    let rules: usize = table.rule_count();
-    let mut s = String::with_capacity(64 + rules * 80);
-    s.push_str(&format!("*{}\n", table.name));
-    for c in &chains {
-        let k = c.counters.unwrap_or_default();
-        let policy = c.policy.as_deref().unwrap_or("-");
-        s.push_str(&format!(
-            ":{} {policy} [{}:{}]\n",
-            c.name, k.packets, k.bytes
-        ));
-    }
-    for c in &chains {
-        for r in &c.rules {
-            match r.counters {
-                Some(k) if k.packets != 0 || k.bytes != 0 => {
-                    let _ = write!(s, "[{}:{}] -A ", k.packets, k.bytes);
-                }
-                _ => s.push_str("[0:0] -A "),
-            }
-            s.push_str(&c.name);
-            if !r.spec.is_empty() {
-                s.push(' ');
-                s.push_str(&r.spec);
-            }
-            s.push('\n');
-        }
-    }
-    s.push_str("COMMIT\n");
+    let mut s = String::with_capacity(64 + table.rule_count() * 80);
+    pytables_core::save::print_table(table, true, &mut s);
     s
 }
 
-/// Puts user chains in iptables' order (after the built-ins, by name), as [`print_block`] does.
+/// Puts user chains in iptables' order: after the built-ins, by name.
 pub fn sort_chains(table: &mut Table) {
     table
         .chains
