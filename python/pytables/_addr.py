@@ -171,13 +171,6 @@ def proto_form(inverted, num):
     return "%s%s" % ("!" if inverted else "", PROTO_NAMES.get(num, str(num)))
 
 
-def proto_number(form):
-    _, rest = _split_inv(form)
-    if rest.isdigit():
-        return int(rest)
-    return PROTO_NUMBERS.get(rest)
-
-
 def proto_to_restore(form):
     inv, rest = _split_inv(form)
     num = rest if rest.isdigit() else PROTO_NUMBERS.get(rest)

@@ -22,8 +22,6 @@ _BUILTINS = {
     "raw": ("PREROUTING", "OUTPUT"),
     "security": ("INPUT", "FORWARD", "OUTPUT"),
 }
-_POLICIES = ("ACCEPT", "DROP")
-_NOCHAIN = "b'No chain/target/match by that name'"
 # How often an autocommit op re-reads and re-resolves its intent after a concurrent change.
 _AUTOCOMMIT_RETRIES = 100
 
@@ -395,5 +393,3 @@ def available_tables(nfproto):
 def chain_exists_anywhere(nfproto, name):
     return any(t.is_chain(name) for t in available_tables(nfproto))
 
-
-_ = _POLICIES, _NOCHAIN

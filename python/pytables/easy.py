@@ -429,5 +429,3 @@ def _encode_match(rule, name, value):
     else:
         m.set_parameter(name, value)
 
-
-_ = Match, Target
