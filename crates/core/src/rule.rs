@@ -41,39 +41,54 @@ impl Token<'_> {
     }
 }
 
+/// Bytes that end a run of unquoted word bytes: ASCII blanks (`u8::is_ascii_whitespace`) and
+/// the double quote. A table: the tokenizer looks at every byte of every rule.
+const ENDS_PLAIN_RUN: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = (b as u8).is_ascii_whitespace() || b == b'"' as usize;
+        b += 1;
+    }
+    t
+};
+
 /// Splits a specification into words the way iptables-restore does: blanks separate words,
 /// double quotes group, and inside quotes a backslash takes the next character literally.
 pub fn tokenize(spec: &str) -> Result<Vec<Token<'_>>, SpecError> {
     // Words average over four bytes with their blank: room for all, without regrowing.
     let mut tokens = Vec::with_capacity(spec.len() / 4 + 4);
     let bytes = spec.as_bytes();
+    let n = bytes.len();
     let mut i = 0;
-    while i < bytes.len() {
+    while i < n {
         if bytes[i].is_ascii_whitespace() {
             i += 1;
             continue;
         }
         let start = i;
-        let mut in_quote = false;
-        while i < bytes.len() {
-            let b = bytes[i];
-            if in_quote {
-                if b == b'\\' && i + 1 < bytes.len() {
-                    i += 2;
-                    continue;
-                }
-                if b == b'"' {
-                    in_quote = false;
-                }
-            } else if b == b'"' {
-                in_quote = true;
-            } else if b.is_ascii_whitespace() {
+        loop {
+            while i < n && !ENDS_PLAIN_RUN[bytes[i] as usize] {
+                i += 1;
+            }
+            if i == n || bytes[i] != b'"' {
                 break;
             }
+            // A quoted part: up to the closing quote, a backslash taking the next byte.
             i += 1;
-        }
-        if in_quote {
-            return Err(error_at(spec, start, &spec[start..], "unterminated quote"));
+            loop {
+                match bytes.get(i) {
+                    None => {
+                        return Err(error_at(spec, start, &spec[start..], "unterminated quote"))
+                    }
+                    Some(b'\\') if i + 1 < n => i += 2,
+                    Some(b'"') => {
+                        i += 1;
+                        break;
+                    }
+                    Some(_) => i += 1,
+                }
+            }
         }
         tokens.push(Token {
             raw: &spec[start..i],
@@ -90,7 +105,7 @@ pub fn unquote(raw: &str) -> String {
 
 /// [`unquote`] that borrows the word when it has no quotes (the usual case).
 pub fn unquote_cow(raw: &str) -> Cow<'_, str> {
-    if !raw.contains('"') {
+    if !raw.bytes().any(|b| b == b'"') {
         return Cow::Borrowed(raw);
     }
     let mut out = String::with_capacity(raw.len());

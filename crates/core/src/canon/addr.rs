@@ -40,13 +40,18 @@ impl Net {
     /// `addr/len` or `addr/mask`, host bits cleared — the `-s`/`-d` save form.
     pub fn save_form(&self) -> String {
         let mut out = String::with_capacity(24);
-        push_addr(&mut out, self.family, self.addr & self.mask);
+        self.push_save_form(&mut out);
+        out
+    }
+
+    /// Appends [`Net::save_form`].
+    pub fn push_save_form(&self, out: &mut String) {
+        push_addr(out, self.family, self.addr & self.mask);
         out.push('/');
         match self.prefix() {
-            Some(p) => push_decimal(&mut out, p),
-            None => push_addr(&mut out, self.family, self.mask),
+            Some(p) => push_decimal(out, p),
+            None => push_addr(out, self.family, self.mask),
         }
-        out
     }
 }
 
@@ -106,16 +111,26 @@ fn push_decimal(out: &mut String, n: u32) {
 /// Reads an IPv4 address the way `xtables_numeric_to_ipaddr` does: 1 to 4 dotted decimal
 /// parts filled from the left (`10` → `10.0.0.0`).
 fn parse_v4(s: &str) -> Option<u32> {
-    if s.split('.').count() > 4 {
+    // One pass over the bytes: every `-s`/`-d` of a big ruleset comes through here.
+    let mut out = [0u8; 4];
+    let (mut part, mut value, mut digits) = (0usize, 0u16, 0u8);
+    for b in s.bytes() {
+        match b {
+            b'0'..=b'9' if digits < 3 => {
+                value = value * 10 + u16::from(b - b'0');
+                digits += 1;
+            }
+            b'.' if digits > 0 && value <= 255 && part < 3 => {
+                out[part] = value as u8;
+                (part, value, digits) = (part + 1, 0, 0);
+            }
+            _ => return None,
+        }
+    }
+    if digits == 0 || value > 255 {
         return None;
     }
-    let mut out = [0u8; 4];
-    for (i, p) in s.split('.').enumerate() {
-        if p.is_empty() || p.len() > 3 || !p.bytes().all(|b| b.is_ascii_digit()) {
-            return None;
-        }
-        out[i] = p.parse::<u16>().ok().filter(|v| *v <= 255)? as u8;
-    }
+    out[part] = value as u8;
     Some(u32::from_be_bytes(out))
 }
 
@@ -198,6 +213,46 @@ mod tests {
             Parsed::Ok(n) => n.save_form(),
             Parsed::Unknown(w) => format!("unknown: {w}"),
             Parsed::Err(e) => format!("error: {e}"),
+        }
+    }
+
+    /// The reading of dotted parts before it became a single pass.
+    fn parse_v4_by_parts(s: &str) -> Option<u32> {
+        let parts: Vec<&str> = s.split('.').collect();
+        if parts.len() > 4 {
+            return None;
+        }
+        let mut out = [0u8; 4];
+        for (i, p) in parts.iter().enumerate() {
+            if p.is_empty() || p.len() > 3 || !p.bytes().all(|b| b.is_ascii_digit()) {
+                return None;
+            }
+            out[i] = p.parse::<u16>().ok().filter(|v| *v <= 255)? as u8;
+        }
+        Some(u32::from_be_bytes(out))
+    }
+
+    #[test]
+    fn v4_single_pass_reads_as_by_parts() {
+        const ALPHABET: &[u8] = b"0259.x";
+        for len in 0..=7u32 {
+            for mut n in 0..ALPHABET.len().pow(len) {
+                let mut s = String::new();
+                for _ in 0..len {
+                    s.push(ALPHABET[n % ALPHABET.len()] as char);
+                    n /= ALPHABET.len();
+                }
+                assert_eq!(parse_v4(&s), parse_v4_by_parts(&s), "{s:?}");
+            }
+        }
+        for s in [
+            "255.255.255.255",
+            "1.2.3.4",
+            "256.1.1.1",
+            "1.2.3.4.5",
+            "010.1",
+        ] {
+            assert_eq!(parse_v4(s), parse_v4_by_parts(s), "{s:?}");
         }
     }
 

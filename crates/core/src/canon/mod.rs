@@ -212,7 +212,8 @@ fn write_canonical<A: AsRef<str>>(
     note(values::address(family, "-d", rule.dst)?, "-d", sink);
     note(values::interface("-i", rule.in_interface)?, "-i", sink);
     note(values::interface("-o", rule.out_interface)?, "-o", sink);
-    note(values::protocol(rule.protocol)?, "-p", sink);
+    let (p, protocol) = values::protocol(rule.protocol)?;
+    note(p, "-p", sink);
     if rule.fragment.is_some() && family == Family::V6 {
         return Err(field_err(
             "-f",
@@ -222,7 +223,7 @@ fn write_canonical<A: AsRef<str>>(
     sink.fragment(rule.fragment);
     let ctx = Ctx {
         family,
-        protocol: protocol_number(rule.protocol)?,
+        protocol,
         table,
     };
     let moved = match getopt::rehome(rule) {

@@ -111,12 +111,20 @@ pub(crate) enum CollectError {
 }
 
 impl<'a> Opts<'a> {
+    pub fn new(ext: Ext<'a>) -> Self {
+        Opts {
+            ext,
+            given: GivenList::default(),
+        }
+    }
+
+    /// Reads the options given (in place: `Opts` is too big to move around cheaply).
     pub fn collect<A: AsRef<str>>(
-        ext: Ext<'a>,
+        &mut self,
         input: &[OptionRef<'a, A>],
         table: &[Opt],
-    ) -> Result<Opts<'a>, CollectError> {
-        let mut given = GivenList::default();
+    ) -> Result<(), CollectError> {
+        let Opts { ext, given } = self;
         for o in input {
             let Some(def) = table.iter().find(|d| d.names.contains(&o.name)) else {
                 // getopt accepts unique abbreviations across every loaded extension: not ours to judge.
@@ -175,7 +183,7 @@ impl<'a> Opts<'a> {
                 args,
             });
         }
-        Ok(Opts { ext, given })
+        Ok(())
     }
 
     /// Removes and returns an option if given.

@@ -2,6 +2,7 @@
 //! (what [`super::canonical_text`] returns, no structure built), or built as a [`RuleSpec`].
 //! Both print the same: the text form is [`RuleSpec::to_spec_string`] of the structured one.
 
+use super::values::Text;
 use crate::rule::{push_name, MatchSpec, Negatable, OptionArg, RuleSpec, TargetSpec};
 
 pub(crate) enum Sink<'s> {
@@ -12,7 +13,7 @@ pub(crate) enum Sink<'s> {
 
 impl Sink<'_> {
     /// A generic field: `flag` is `-s -d -i -o -p`, given in that order.
-    pub fn field(&mut self, flag: &'static str, inverted: bool, value: &str) {
+    pub fn field(&mut self, flag: &'static str, inverted: bool, value: &Text) {
         match self {
             Sink::Text(out) => {
                 if inverted {
@@ -21,7 +22,7 @@ impl Sink<'_> {
                 out.push(' ');
                 out.push_str(flag);
                 out.push(' ');
-                out.push_str(value);
+                value.push_to(out);
             }
             Sink::Spec(rule) => {
                 let slot = match flag {
@@ -31,9 +32,11 @@ impl Sink<'_> {
                     "-o" => &mut rule.out_interface,
                     _ => &mut rule.protocol,
                 };
+                let mut text = String::new();
+                value.push_to(&mut text);
                 *slot = Some(Negatable {
                     inverted,
-                    value: value.to_string(),
+                    value: text,
                 });
             }
         }

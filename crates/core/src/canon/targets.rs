@@ -166,11 +166,12 @@ pub(crate) fn canonical<A: AsRef<str>>(
     if goto {
         return Ok(Canon::Unknown(format!("-g to target {name}")));
     }
-    let mut opts = match Opts::collect(ext, options, def.opts) {
-        Ok(o) => o,
+    let mut opts = Opts::new(ext);
+    match opts.collect(options, def.opts) {
+        Ok(()) => {}
         Err(CollectError::Unknown(w)) => return Ok(Canon::Unknown(format!("target {name}: {w}"))),
         Err(CollectError::Refused(e)) => return Err(e),
-    };
+    }
     sink.begin_target(name, false);
     if let Canon::Unknown(w) = (def.norm)(ctx, &mut opts, &mut Out::new(sink))? {
         return Ok(Canon::Unknown(format!("target {name}: {w}")));

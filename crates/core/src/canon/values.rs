@@ -1,17 +1,33 @@
 //! The generic fields (`-s -d -i -o -p`) and value forms many extensions share (marks, small
 //! numbers).
 
-use super::addr::{parse_net, Parsed};
+use super::addr::{parse_net, Net, Parsed};
 use super::num::strtoul0;
 use super::{field_err, proto, Canon, CanonError};
 use crate::rule::{unquote_cow, NegRef};
 use crate::Family;
 use std::borrow::Cow;
 
-/// A generic field's canonical word (borrowed from the rule when it prints as written).
+/// A generic field's canonical value.
 pub(crate) struct Value<'a> {
     pub inverted: bool,
-    pub text: Cow<'a, str>,
+    pub text: Text<'a>,
+}
+
+/// A canonical word: borrowed from the rule when it prints as written; an address is printed
+/// straight into the output.
+pub(crate) enum Text<'a> {
+    Word(Cow<'a, str>),
+    Net(Net),
+}
+
+impl Text<'_> {
+    pub fn push_to(&self, out: &mut String) {
+        match self {
+            Text::Word(w) => out.push_str(w),
+            Text::Net(net) => net.push_save_form(out),
+        }
+    }
 }
 
 type Field<'a> = Result<Canon<Option<Value<'a>>>, CanonError>;
@@ -19,7 +35,7 @@ type Field<'a> = Result<Canon<Option<Value<'a>>>, CanonError>;
 fn neg<'a>(inverted: bool, text: impl Into<Cow<'a, str>>) -> Option<Value<'a>> {
     Some(Value {
         inverted,
-        text: text.into(),
+        text: Text::Word(text.into()),
     })
 }
 
@@ -41,7 +57,10 @@ pub(crate) fn address<'a>(family: Family, flag: &'static str, v: Option<NegRef<'
             }
             Ok(Canon::Known(None))
         }
-        Parsed::Ok(net) => Ok(Canon::Known(neg(v.inverted, net.save_form()))),
+        Parsed::Ok(net) => Ok(Canon::Known(Some(Value {
+            inverted: v.inverted,
+            text: Text::Net(net),
+        }))),
         Parsed::Unknown(w) => Ok(Canon::Unknown(format!("{flag}: {w}"))),
         Parsed::Err(e) => Err(field_err(flag, e)),
     }
@@ -72,16 +91,21 @@ pub(crate) fn interface<'a>(flag: &'static str, v: Option<NegRef<'a>>) -> Field<
     Ok(Canon::Known(neg(v.inverted, name)))
 }
 
-/// `-p`: the /etc/protocols name for the number; protocol 0 (`all`) is not printed.
-pub(crate) fn protocol<'a>(v: Option<NegRef<'a>>) -> Field<'a> {
+/// `-p`: the /etc/protocols name for the number; protocol 0 (`all`) is not printed. Also the
+/// number and whether it is inverted, for the extensions.
+#[allow(clippy::type_complexity)]
+pub(crate) fn protocol<'a>(
+    v: Option<NegRef<'a>>,
+) -> Result<(Canon<Option<Value<'a>>>, Option<(bool, u8)>), CanonError> {
     let Some(v) = v else {
-        return Ok(Canon::Known(None));
+        return Ok((Canon::Known(None), None));
     };
     let n = proto::parse(&unquote_cow(v.value)).map_err(|m| field_err("-p", m))?;
+    let number = Some((v.inverted, n));
     match proto::save_name(n) {
-        Some(name) => Ok(Canon::Known(neg(v.inverted, name))),
+        Some(name) => Ok((Canon::Known(neg(v.inverted, name)), number)),
         None if v.inverted => Err(field_err("-p", "rule would never match protocol")),
-        None => Ok(Canon::Known(None)),
+        None => Ok((Canon::Known(None), number)),
     }
 }
 

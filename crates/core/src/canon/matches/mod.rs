@@ -108,11 +108,12 @@ pub(crate) fn canonical<A: AsRef<str>>(
         target: false,
         name,
     };
-    let mut opts = match Opts::collect(ext, options, def.opts) {
-        Ok(o) => o,
+    let mut opts = Opts::new(ext);
+    match opts.collect(options, def.opts) {
+        Ok(()) => {}
         Err(CollectError::Unknown(w)) => return Ok(Canon::Unknown(format!("match {name}: {w}"))),
         Err(CollectError::Refused(e)) => return Err(e),
-    };
+    }
     sink.begin_match(name);
     if let Canon::Unknown(w) = (def.norm)(ctx, &mut opts, &mut Out::new(sink))? {
         return Ok(Canon::Unknown(format!("match {name}: {w}")));
