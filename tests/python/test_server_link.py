@@ -99,3 +99,16 @@ def test_a_stuck_server_times_out_with_iptcerror(netns, monkeypatch):
     finally:
         for pid in pids:
             os.kill(pid, signal.SIGCONT)
+
+
+def test_autostart_failure_is_reported_quickly(netns, monkeypatch):
+    monkeypatch.setenv("PYTABLES_BACKEND", "bogus")  # the started server refuses to run
+    _conn.reset()
+    start = time.monotonic()
+    try:
+        iptc.Table("filter")
+    except iptc.IPTCError as exc:
+        assert "exited" in str(exc)
+    else:
+        raise AssertionError("expected IPTCError")
+    assert time.monotonic() - start < 5

@@ -5,7 +5,7 @@
 //! builds ops as dicts. A server that went away is reconnected once per call; when none answers
 //! and `PYTABLES_SERVER_AUTOSTART` is not `0`, one is started in this network namespace
 //! (`sys.executable -c "import pytables._native as n; n.serve()"`, in its own session).
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -137,15 +137,27 @@ impl Connection {
             Err(ClientError::Connect { .. }) if autostart_enabled() => {}
             Err(e) => return Err(e.to_string()),
         }
-        spawn_server(python)?;
+        let mut child = spawn_server(python)?;
         let deadline = Instant::now() + AUTOSTART_WAIT;
         loop {
+            let exited = child.try_wait().ok().flatten();
             match Client::connect(&opts) {
-                Ok(c) => return Ok(c),
+                Ok(c) => {
+                    reap_later(child);
+                    return Ok(c);
+                }
+                // It died (not root, no iptables …) and nobody else answers: don't wait longer.
+                Err(e) if exited.is_some() => {
+                    return Err(format!(
+                        "started pytables-server but it exited ({}): {e}",
+                        exited.expect("checked")
+                    ))
+                }
                 Err(e) if Instant::now() >= deadline => {
+                    reap_later(child);
                     return Err(format!(
                         "started pytables-server but it does not answer: {e}"
-                    ))
+                    ));
                 }
                 Err(_) => std::thread::sleep(Duration::from_millis(20)),
             }
@@ -200,7 +212,7 @@ fn python_executable(py: Python<'_>) -> String {
         .unwrap_or_else(|_| "python3".to_string())
 }
 
-fn spawn_server(python: &str) -> Result<(), String> {
+fn spawn_server(python: &str) -> Result<Child, String> {
     use std::os::unix::process::CommandExt;
     let mut cmd = Command::new(python);
     cmd.args(["-c", "import pytables._native as n; n.serve()"])
@@ -214,14 +226,15 @@ fn spawn_server(python: &str) -> Result<(), String> {
             Ok(())
         });
     }
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| format!("cannot start pytables-server with {python}: {e}"))?;
-    // Reap it in the background if it exits early (e.g. another one won the race).
+    cmd.spawn()
+        .map_err(|e| format!("cannot start pytables-server with {python}: {e}"))
+}
+
+/// Waits for the server process in the background, so it never lingers as a zombie.
+fn reap_later(mut child: Child) {
     std::thread::spawn(move || {
         let _ = child.wait();
     });
-    Ok(())
 }
 
 #[pymethods]
