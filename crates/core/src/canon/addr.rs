@@ -3,7 +3,7 @@
 //! iptables stores address & mask, so host bits vanish (`1.2.3.4/24` → `1.2.3.0/24`); it prints
 //! a contiguous mask as a prefix length and any other mask in address form. `/0` is "any".
 
-use super::num::strtoul0;
+use super::num::{push_decimal, strtoul0};
 use crate::Family;
 use std::net::Ipv6Addr;
 
@@ -49,7 +49,7 @@ impl Net {
         push_addr(out, self.family, self.addr & self.mask);
         out.push('/');
         match self.prefix() {
-            Some(p) => push_decimal(out, p),
+            Some(p) => push_decimal(out, p.into()),
             None => push_addr(out, self.family, self.mask),
         }
     }
@@ -91,21 +91,6 @@ fn push_addr(out: &mut String, family: Family, v: u128) {
             let _ = write!(out, "{}", Ipv6Addr::from(v));
         }
     }
-}
-
-fn push_decimal(out: &mut String, n: u32) {
-    let mut digits = [0u8; 10];
-    let mut i = digits.len();
-    let mut n = n;
-    loop {
-        i -= 1;
-        digits[i] = b'0' + (n % 10) as u8;
-        n /= 10;
-        if n == 0 {
-            break;
-        }
-    }
-    out.push_str(std::str::from_utf8(&digits[i..]).expect("ASCII digits"));
 }
 
 /// Reads an IPv4 address the way `xtables_numeric_to_ipaddr` does: 1 to 4 dotted decimal

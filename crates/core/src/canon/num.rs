@@ -18,6 +18,25 @@ pub(crate) fn strtoul0(s: &str, max: u64) -> Option<u64> {
         .filter(|v| *v <= max)
 }
 
+/// Appends `n` in decimal (without the formatting machinery: canonical forms print many
+/// small numbers).
+pub(crate) fn push_decimal(out: &mut String, n: u64) {
+    let mut digits = [0u8; 20];
+    let mut i = digits.len();
+    let mut n = n;
+    loop {
+        i -= 1;
+        digits[i] = b'0' + (n % 10) as u8;
+        n /= 10;
+        if n == 0 {
+            break;
+        }
+    }
+    for &d in &digits[i..] {
+        out.push(char::from(d));
+    }
+}
+
 /// Decimal digits only (what `atoi`/`strtoul(…, 10)` callers accept without surprises).
 pub(crate) fn decimal(s: &str, max: u64) -> Option<u64> {
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {

@@ -1,7 +1,7 @@
 //! Ports, port ranges and service names (`--dport http`, `1024:`, `:1024`).
 
 use super::netdb::SERVICES;
-use super::num::strtoul0;
+use super::num::{push_decimal, strtoul0};
 use super::proto;
 
 /// One port: a number (base 0) or a service name known for the protocol.
@@ -83,9 +83,16 @@ pub(crate) enum Port2 {
 
 /// `a` or `a:b` (the form tcp, udp and friends print).
 pub(crate) fn range_text(a: u16, b: u16) -> String {
-    if a == b {
-        a.to_string()
-    } else {
-        format!("{a}:{b}")
+    let mut out = String::with_capacity(11);
+    push_range(&mut out, a, b);
+    out
+}
+
+/// Appends [`range_text`].
+pub(crate) fn push_range(out: &mut String, a: u16, b: u16) {
+    push_decimal(out, a.into());
+    if a != b {
+        out.push(':');
+        push_decimal(out, b.into());
     }
 }

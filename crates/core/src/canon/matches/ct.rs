@@ -26,10 +26,11 @@ fn name_set(
     order: &[&str],
     what: &str,
 ) -> Result<Result<String, String>, crate::canon::CanonError> {
-    let mut bits = vec![false; order.len()];
+    // Which of `order` were named (the lists are short).
+    let mut named = 0u64;
     for word in s.split(',') {
         match order.iter().position(|n| n.eq_ignore_ascii_case(word)) {
-            Some(i) => bits[i] = true,
+            Some(i) => named |= 1 << i,
             None if !word.is_empty()
                 && order.iter().any(|n| {
                     n.len() > word.len() && n[..word.len()].eq_ignore_ascii_case(word)
@@ -40,13 +41,16 @@ fn name_set(
             None => return Err(o.err(opt, format!("Bad {what} \"{word}\""))),
         }
     }
-    let names: Vec<&str> = order
-        .iter()
-        .zip(&bits)
-        .filter(|(_, b)| **b)
-        .map(|(n, _)| *n)
-        .collect();
-    Ok(Ok(names.join(",")))
+    let mut text = String::with_capacity(s.len());
+    for (i, n) in order.iter().enumerate() {
+        if named & (1 << i) != 0 {
+            if !text.is_empty() {
+                text.push(',');
+            }
+            text.push_str(n);
+        }
+    }
+    Ok(Ok(text))
 }
 
 pub(crate) const STATE: Def = Def {

@@ -1,7 +1,7 @@
 //! tcp, udp, icmp, icmp6 and multiport.
 
 use super::{done, unknown, Def, Res};
-use crate::canon::num::decimal;
+use crate::canon::num::{decimal, push_decimal};
 use crate::canon::opts::{opt, Args::*, Opts, Out};
 use crate::canon::ports::{parse_port, parse_range, range_text, Port, Port2};
 use crate::canon::{proto, Ctx};
@@ -84,15 +84,19 @@ const TCP_FLAGS: [(&str, u8); 6] = [
 fn parse_flags(o: &Opts, s: &str) -> Result<u8, crate::canon::CanonError> {
     let mut v = 0;
     for f in s.split(',') {
-        let f = f.to_ascii_uppercase();
-        v |= match f.as_str() {
-            "ALL" => 0x3f,
-            "NONE" => 0,
-            _ => TCP_FLAGS
+        v |= if f.eq_ignore_ascii_case("ALL") {
+            0x3f
+        } else if f.eq_ignore_ascii_case("NONE") {
+            0
+        } else {
+            TCP_FLAGS
                 .iter()
-                .find(|(n, _)| *n == f)
+                .find(|(n, _)| n.eq_ignore_ascii_case(f))
                 .map(|(_, b)| *b)
-                .ok_or_else(|| o.err("tcp-flags", format!("Unknown TCP flag `{f}'")))?,
+                .ok_or_else(|| {
+                    let f = f.to_ascii_uppercase();
+                    o.err("tcp-flags", format!("Unknown TCP flag `{f}'"))
+                })?
         };
     }
     Ok(v)
@@ -102,12 +106,14 @@ fn flags_text(v: u8) -> String {
     if v == 0 {
         return "NONE".into();
     }
-    let names: Vec<&str> = TCP_FLAGS
-        .iter()
-        .filter(|(_, b)| v & b != 0)
-        .map(|(n, _)| *n)
-        .collect();
-    names.join(",")
+    let mut out = String::with_capacity(23);
+    for (n, _) in TCP_FLAGS.iter().filter(|(_, b)| v & b != 0) {
+        if !out.is_empty() {
+            out.push(',');
+        }
+        out.push_str(n);
+    }
+    out
 }
 
 fn tcp(ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
@@ -407,7 +413,7 @@ fn multiport(ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
         [] => return unknown("no ports given"),
         _ => return Err(o.err(given[1].name, "multiport can only have one option")),
     };
-    let mut parts = Vec::new();
+    let mut text = String::with_capacity(g.arg().len());
     let mut count = 0;
     for item in g.arg().split(',') {
         let (lo, hi) = match item.split_once(':') {
@@ -423,9 +429,12 @@ fn multiport(ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
             Ok(n) => n,
             Err(w) => return unknown(w),
         };
+        if !text.is_empty() {
+            text.push(',');
+        }
         match hi {
             None => {
-                parts.push(a.to_string());
+                push_decimal(&mut text, a.into());
                 count += 1;
             }
             Some(hi) => {
@@ -436,7 +445,9 @@ fn multiport(ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
                 if a >= b {
                     return Err(o.err(g.name, "invalid portrange specified"));
                 }
-                parts.push(format!("{a}:{b}"));
+                push_decimal(&mut text, a.into());
+                text.push(':');
+                push_decimal(&mut text, b.into());
                 count += 2;
             }
         }
@@ -444,6 +455,6 @@ fn multiport(ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
     if count > 15 {
         return Err(o.err(g.name, "too many ports specified"));
     }
-    out.one(g.name, g.inverted, parts.join(","));
+    out.one(g.name, g.inverted, text);
     done()
 }
