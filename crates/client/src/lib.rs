@@ -291,9 +291,30 @@ impl Client {
         family: Option<Family>,
         table: Option<&str>,
     ) -> Result<Snapshot, ClientError> {
+        self.snapshot_request(family, table, false)
+    }
+
+    /// [`snapshot_of`](Self::snapshot_of), re-read from the kernel so packet and byte counters
+    /// are current (python-iptables' `refresh()`). A plain snapshot always has current rules,
+    /// but counters only as of the last time the server read the table.
+    pub fn snapshot_with_counters(
+        &mut self,
+        family: Option<Family>,
+        table: Option<&str>,
+    ) -> Result<Snapshot, ClientError> {
+        self.snapshot_request(family, table, true)
+    }
+
+    fn snapshot_request(
+        &mut self,
+        family: Option<Family>,
+        table: Option<&str>,
+        counters: bool,
+    ) -> Result<Snapshot, ClientError> {
         match self.call(RequestBody::Snapshot {
             family,
             table: table.map(str::to_string),
+            counters,
         })? {
             ResponseBody::Snapshot(s) => Ok(s),
             other => Err(unexpected(&other)),

@@ -26,6 +26,10 @@ pub enum RequestBody {
         family: Option<Family>,
         #[serde(default)]
         table: Option<String>,
+        /// Re-read the tables from the kernel so packet and byte counters are current (else
+        /// they are as of the last time the server read the table; rules are always current).
+        #[serde(default)]
+        counters: bool,
     },
     /// Apply a transaction all-or-nothing. With `return_tables: false` the reply carries only
     /// the touched tables' new generations, not their text (faster for large tables).

@@ -102,7 +102,11 @@ async fn handle(body: RequestBody, peer: &Peer, shared: &Shared) -> ResponseBody
                 backend: shared.backend,
             }
         }
-        RequestBody::Snapshot { family, table } => {
+        RequestBody::Snapshot {
+            family,
+            table,
+            counters,
+        } => {
             if !shared.policy.may_read(peer) {
                 return denied("read the ruleset");
             }
@@ -112,6 +116,7 @@ async fn handle(body: RequestBody, peer: &Peer, shared: &Shared) -> ResponseBody
                 Command::Snapshot {
                     family,
                     table,
+                    counters,
                     reply,
                 },
                 rx,

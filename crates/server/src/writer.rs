@@ -52,6 +52,8 @@ pub enum Command {
     Snapshot {
         family: Option<Family>,
         table: Option<String>,
+        /// Re-read from the kernel for current counters.
+        counters: bool,
         reply: oneshot::Sender<Result<Snapshot, ServerError>>,
     },
     Status {
@@ -120,9 +122,10 @@ impl Writer {
                     Command::Snapshot {
                         family,
                         table,
+                        counters,
                         reply,
                     } => {
-                        let _ = reply.send(self.snapshot(family, table.as_deref()));
+                        let _ = reply.send(self.snapshot(family, table.as_deref(), counters));
                     }
                     Command::Status { reply } => {
                         let _ = reply.send(self.status());
@@ -142,6 +145,7 @@ impl Writer {
         &mut self,
         family: Option<Family>,
         table: Option<&str>,
+        counters: bool,
     ) -> Result<Snapshot, ServerError> {
         let families: Vec<Family> = match family {
             Some(f) => vec![f],
@@ -161,6 +165,9 @@ impl Writer {
         }
         let mut snap = Snapshot::default();
         for key in keys {
+            if counters {
+                self.state.invalidate(&key);
+            }
             self.refresh(&key)
                 .map_err(|message| ServerError::BadRequest { message })?;
             snap.tables.extend(self.state.snapshot(&key));

@@ -206,6 +206,38 @@ fn snapshot_commit_and_errors_match_the_kernel() {
         assert!(!v4.contains("PT-X") && !v4.contains("-A "), "{v4}");
         assert!(v4.contains(":FORWARD DROP"));
 
+        // Counters: current only when asked for (a snapshot re-read from the kernel).
+        c.commit(&Transaction {
+            ops: vec![append(Family::V4, "OUTPUT", "-p udp -j ACCEPT")],
+        })
+        .unwrap();
+        // Three UDP datagrams to the discard port on loopback (no ping on minimal systems).
+        let send = ns
+            .run(
+                "/usr/bin/python3",
+                &[
+                    "-c",
+                    "import socket; s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); \
+                     [s.sendto(b'x', ('127.0.0.1', 9)) for _ in range(3)]",
+                ],
+            )
+            .unwrap();
+        assert!(send.status.success(), "sending in the namespace failed");
+        let udp_line = |text: &str| {
+            text.lines()
+                .find(|l| l.ends_with("-A OUTPUT -p udp -j ACCEPT"))
+                .unwrap()
+                .to_string()
+        };
+        let fresh = c
+            .snapshot_with_counters(Some(Family::V4), Some("filter"))
+            .unwrap();
+        let line = udp_line(&fresh.tables[0].text);
+        assert!(
+            !line.starts_with("[0:0]"),
+            "{backend:?}: counters not read: {line}"
+        );
+
         let status = c.status().unwrap();
         assert!(status.committed >= 3);
         let log = c.audit_log(None).unwrap();

@@ -94,6 +94,77 @@ fn non_root_peer_is_refused_and_audited() {
     }
 }
 
+const PY_SCOPED: &str = r#"
+import json, socket, struct
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect("\0pytables.server")
+def call(i, body):
+    data = json.dumps({"id": i, "body": body}).encode()
+    s.sendall(struct.pack(">I", len(data)) + data)
+    n = struct.unpack(">I", s.recv(4, socket.MSG_WAITALL))[0]
+    buf = b""
+    while len(buf) < n:
+        buf += s.recv(n - len(buf))
+    return json.loads(buf)
+def append(chain):
+    return {"op": "append", "family": "v4", "table": "filter", "chain": chain,
+            "rule": {"spec": "-s 192.0.2.1/32 -j DROP"}}
+print(json.dumps(call(1, {"type": "commit", "tx": {"ops": [append("IDS")]}})))
+print(json.dumps(call(2, {"type": "commit", "tx": {"ops": [append("INPUT")]}})))
+print(json.dumps(call(3, {"type": "commit", "tx": {"ops": [
+    {"op": "flush", "family": "v4", "table": "filter"}]}})))
+"#;
+
+#[test]
+fn config_grants_a_uid_one_chain() {
+    if skip() {
+        return;
+    }
+    for backend in backends_under_test() {
+        let ns = Netns::new("srv-scope").unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("server.toml");
+        std::fs::write(
+            &config,
+            "[[allow]]\nuid = 65534\ntables = [\"filter\"]\nchains = [\"IDS\"]\n",
+        )
+        .unwrap();
+        let _server = Server::start(&ns, backend, &["--config", config.to_str().unwrap()]);
+        let mut c = connect(&ns);
+        c.commit(&pytables_client::Transaction {
+            ops: vec![pytables_client::Op::CreateChain {
+                family: Family::V4,
+                table: "filter".into(),
+                chain: "IDS".into(),
+                exist_ok: false,
+            }],
+        })
+        .unwrap();
+        let out = ns
+            .command("setpriv")
+            .args(["--reuid", "65534", "--regid", "65534", "--clear-groups"])
+            .args([python(), "-c", PY_SCOPED])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let replies: Vec<serde_json::Value> = String::from_utf8_lossy(&out.stdout)
+            .lines()
+            .map(|l| serde_json::from_str(l).unwrap())
+            .collect();
+        assert_eq!(replies[0]["body"]["type"], "commit", "{}", replies[0]);
+        for r in &replies[1..] {
+            assert_eq!(r["body"]["error"]["kind"], "permission_denied", "{r}");
+        }
+        let text = kernel(&ns, backend, Family::V4, "filter");
+        assert_eq!(chain_rules(&text, "IDS"), ["-s 192.0.2.1/32 -j DROP"]);
+        assert!(chain_rules(&text, "INPUT").is_empty());
+    }
+}
+
 /// Sends raw bytes on a fresh connection in `ns`; returns what the server answered.
 fn raw_exchange(ns: &Netns, bytes: Vec<u8>) -> Vec<u8> {
     in_ns(ns, move || {
