@@ -34,18 +34,20 @@ pub fn run(
     match &inv.command {
         Command::Check { chain, specs } => check(client, family, &inv.table, chain, specs),
         Command::ListRules { chain, position } => {
-            let table = load_table(client, family, &inv.table)?;
+            let table = load_table(client, family, &inv.table, inv.flags.verbose)?;
             let text = listing::list_rules(&table, chain.as_deref(), *position, inv.flags.verbose)?;
             write_out(out, &text)
         }
         Command::List { chain, position } => {
-            let table = load_table(client, family, &inv.table)?;
+            let table = load_table(client, family, &inv.table, inv.flags.verbose)?;
             let text = listing::list(&table, chain.as_deref(), *position, inv.flags)?;
             write_out(out, &text)
         }
         _ => {
             commit_retrying(client, |c| {
-                let ops = ops_for(family, backend, &inv, || load_table(c, family, &inv.table))?;
+                let ops = ops_for(family, backend, &inv, || {
+                    load_table(c, family, &inv.table, false)
+                })?;
                 Ok(Transaction { ops })
             })?;
             Ok(())
@@ -58,9 +60,19 @@ fn write_out(out: &mut impl Write, text: &str) -> Result<()> {
         .map_err(|e| CliError::Io(format!("writing output: {e}")))
 }
 
-/// The table as the server holds it now.
-pub fn load_table(client: &mut Client, family: Family, table: &str) -> Result<Table> {
-    let snap = client.snapshot(family, Some(table))?;
+/// The table as the server holds it now; with `counters`, re-read from the kernel so packet
+/// and byte counters are current (the rules always are).
+pub fn load_table(
+    client: &mut Client,
+    family: Family,
+    table: &str,
+    counters: bool,
+) -> Result<Table> {
+    let snap = if counters {
+        client.snapshot_with_counters(Some(family), Some(table))?
+    } else {
+        client.snapshot(family, Some(table))?
+    };
     let ts = snap
         .tables
         .into_iter()
@@ -232,7 +244,7 @@ fn check(
     chain: &str,
     specs: &[String],
 ) -> Result<()> {
-    let t = load_table(client, family, table)?;
+    let t = load_table(client, family, table, false)?;
     let c = t.chain(chain).ok_or_else(|| {
         CliError::Refused(format!("no chain {chain} in table {table} ({family})"))
     })?;

@@ -20,9 +20,19 @@ struct JsonTable {
     table: Table,
 }
 
-/// The server's tables of `family` (all, or `table`), with their generations.
-fn fetch(client: &mut Client, family: Family, table: Option<&str>) -> Result<Vec<(u64, Table)>> {
-    let snap = client.snapshot(family, table)?;
+/// The server's tables of `family` (all, or `table`), with their generations; with `counters`,
+/// re-read from the kernel so packet and byte counters are current.
+fn fetch(
+    client: &mut Client,
+    family: Family,
+    table: Option<&str>,
+    counters: bool,
+) -> Result<Vec<(u64, Table)>> {
+    let snap = if counters {
+        client.snapshot_with_counters(Some(family), table)?
+    } else {
+        client.snapshot(family, table)?
+    };
     let mut out = Vec::with_capacity(snap.tables.len());
     for ts in snap.tables {
         let parsed = parse_save(&ts.text).map_err(|e| {
@@ -43,7 +53,7 @@ pub fn save_text(
     table: Option<&str>,
     counters: bool,
 ) -> Result<String> {
-    let tables: Vec<Table> = fetch(client, family, table)?
+    let tables: Vec<Table> = fetch(client, family, table, counters)?
         .into_iter()
         .map(|(_, t)| t)
         .collect();
@@ -59,7 +69,7 @@ pub fn print(
     out: &mut impl Write,
 ) -> Result<()> {
     let text = if json {
-        let tables: Vec<JsonTable> = fetch(client, family, table)?
+        let tables: Vec<JsonTable> = fetch(client, family, table, counters)?
             .into_iter()
             .map(|(generation, mut table)| {
                 if !counters {
@@ -106,7 +116,7 @@ pub fn persist(
     let path = path
         .map(Path::to_path_buf)
         .unwrap_or_else(|| default_path(family));
-    let tables: Vec<Table> = fetch(client, family, None)?
+    let tables: Vec<Table> = fetch(client, family, None, false)?
         .into_iter()
         .map(|(_, t)| t)
         .collect();

@@ -320,14 +320,33 @@ fn save_equals_iptables_save() {
             server.kernel_save(Family::V4, Some("nat")),
             "{backend:?}"
         );
+        // Traffic moves counters after the server's last read; `save -c` must show them.
+        let traffic = "for i in 1 2 3; do echo x > /dev/udp/127.0.0.1/9; done";
+        assert!(server
+            .ns
+            .run("bash", &["-c", traffic])
+            .unwrap()
+            .status
+            .success());
         let with_counters = server
             .ns
             .run_ok(&backend.binary(Family::V4, Tool::Save), &["-c"])
             .unwrap();
+        assert!(
+            with_counters.contains("] -A OUTPUT -j ACCEPT")
+                && !with_counters.contains("[0:0] -A OUTPUT -j ACCEPT"),
+            "{backend:?}: no traffic counted:\n{with_counters}"
+        );
         assert_eq!(
             blocks(&server.ok(&["save", "-c"])),
             blocks(&with_counters),
             "{backend:?}"
+        );
+        // `-S -v` reads current counters too.
+        let s_v = iptables(&server.ns, backend, Family::V4, &["-S", "OUTPUT", "-v"]);
+        assert_eq!(
+            server.exec("-S OUTPUT -v"),
+            String::from_utf8_lossy(&s_v.stdout)
         );
 
         let json: serde_json::Value =
