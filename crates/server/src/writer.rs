@@ -298,7 +298,7 @@ impl Writer {
                     return;
                 }
                 Err((family, failure)) => {
-                    self.rollback(&touched, family);
+                    self.rollback(&plan, &touched, family, failure.line);
                     let culprit = plan.culprit(family, failure.line, &accepted);
                     match culprit {
                         Some((i, op_index)) => {
@@ -477,21 +477,37 @@ impl Writer {
     }
 
     /// After a failed run of `failed`'s script: every table our batch changed is restored to
-    /// the server's pre-batch state. Families run before `failed` were applied whole. In the
-    /// failed family, legacy may have committed the table blocks before the failing one (the
-    /// xtables lock is held, so a difference from the pre-batch state is ours); nf_tables
-    /// applies a script all or nothing, so nothing of it is there.
-    fn rollback(&mut self, touched: &BTreeSet<Key>, failed: Family) {
-        let backend = self.state.runner.backend;
+    /// the server's pre-batch state. Families run before `failed` were applied whole. Within
+    /// the failed family, iptables-restore (legacy and nft alike) commits each `*table` block
+    /// at its COMMIT line, so the blocks that end before the failing line are in the kernel and
+    /// the others are not. When iptables named no line, every touched table of the family is
+    /// compared with the pre-batch state (exact on legacy, where the xtables lock is held).
+    fn rollback(
+        &mut self,
+        plan: &Plan,
+        touched: &BTreeSet<Key>,
+        failed: Family,
+        line: Option<usize>,
+    ) {
         for family in Family::ALL {
-            if family == failed && backend == Backend::Nft {
-                continue;
-            }
             if family > failed {
                 break;
             }
+            let committed: Option<BTreeSet<String>> = match (family == failed, line) {
+                (true, Some(l)) => Some(
+                    plan.script(family)
+                        .map(|s| s.committed_before(l))
+                        .unwrap_or_default(),
+                ),
+                _ => None,
+            };
             let mut script = String::new();
-            for key in touched.iter().filter(|k| k.0 == family) {
+            let keys = touched
+                .iter()
+                .filter(|k| k.0 == family)
+                .filter(|k| committed.as_ref().is_none_or(|names| names.contains(&k.1)));
+            for key in keys.cloned().collect::<Vec<_>>() {
+                let key = &key;
                 let before_text = self.state.text(key).unwrap_or_default();
                 let before = &self.state.tables[key];
                 let now = match self.state.runner.save_table(family, &key.1) {
@@ -573,6 +589,27 @@ struct Script {
     /// 1-based line → (transaction index, op index); None for `*table` and `COMMIT`, which
     /// carry the table name instead.
     origin: Vec<LineOrigin>,
+}
+
+impl Script {
+    /// Tables whose block's COMMIT line comes before `line`: iptables applied them.
+    fn committed_before(&self, line: usize) -> BTreeSet<String> {
+        let mut done = BTreeSet::new();
+        let mut open: Option<&str> = None;
+        for origin in self.origin.iter().skip(1).take(line.saturating_sub(1)) {
+            if let LineOrigin::Table(t) = origin {
+                match open {
+                    // The second Table line of a block is its COMMIT.
+                    Some(o) if o == t => {
+                        done.insert(t.clone());
+                        open = None;
+                    }
+                    _ => open = Some(t),
+                }
+            }
+        }
+        done
+    }
 }
 
 #[derive(Clone)]

@@ -119,6 +119,36 @@ fn snapshot_commit_and_errors_match_the_kernel() {
         assert_eq!(kernel(&ns, backend, Family::V4, "filter"), v4);
         assert_eq!(kernel(&ns, backend, Family::V6, "filter"), v6);
 
+        // A later table block failing: the earlier block, already committed by iptables, is
+        // undone (iptables-restore commits per table, on both backends).
+        let nat_before = kernel(&ns, backend, Family::V4, "nat");
+        let err = c
+            .commit(&Transaction {
+                ops: vec![
+                    append(Family::V4, "INPUT", "-s 198.51.100.1/32 -j ACCEPT"),
+                    Op::Append {
+                        family: Family::V4,
+                        table: "nat".into(),
+                        chain: "PREROUTING".into(),
+                        rule: rule("-p tcp -j NOPE"),
+                    },
+                ],
+            })
+            .unwrap_err();
+        assert!(
+            matches!(
+                err.server_error(),
+                Some(ServerError::IptablesRefused { .. })
+            ),
+            "{backend:?}: {err}"
+        );
+        assert_eq!(
+            kernel(&ns, backend, Family::V4, "filter"),
+            v4,
+            "{backend:?}"
+        );
+        assert_eq!(kernel(&ns, backend, Family::V4, "nat"), nat_before);
+
         // Preconditions: typed errors, nothing applied.
         let err = c
             .commit(&Transaction {
