@@ -5,6 +5,9 @@ docs/MIGRATING.md): `batch_begin`/`batch_end` really batch (one transaction at `
 and `zero_table`/`zero_all` work.
 """
 
+import contextlib
+import gc
+
 from ._ext import Match, Target
 from ._rule import Rule, Rule6
 from ._table import Chain, Policy, Table, Table6, commit_tables, is_table6_available, is_table_available
@@ -217,11 +220,26 @@ def dump_all(ipv6=False):
 
 def dump_table(table, ipv6=False):
     t = _iptc_gettable(table, ipv6)
-    return {c.name: [decode_iptc_rule(r, ipv6) for r in c.rules] for c in t.chains}
+    with _gc_paused():
+        return {c.name: [decode_iptc_rule(r, ipv6) for r in c.rules] for c in t.chains}
 
 
 def dump_chain(table, chain, ipv6=False):
-    return [decode_iptc_rule(r, ipv6) for r in _iptc_getchain(table, chain, ipv6).rules]
+    rules = _iptc_getchain(table, chain, ipv6).rules
+    with _gc_paused():
+        return [decode_iptc_rule(r, ipv6) for r in rules]
+
+
+@contextlib.contextmanager
+def _gc_paused():
+    """Building thousands of dicts would make the cyclic GC rescan the heap over and over."""
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if paused:
+            gc.enable()
 
 
 # ----- batches -------------------------------------------------------------------------------
