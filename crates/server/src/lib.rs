@@ -120,7 +120,6 @@ async fn serve(config: Config) -> Result<(), String> {
         let _ = done.await;
     }
     listener.cleanup();
-    let _ = std::fs::remove_file(lock::private_path());
     drop(shared);
     drop(tx);
     // Sessions still hold senders; the writer thread ends with the process.

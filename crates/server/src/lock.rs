@@ -45,10 +45,15 @@ pub fn acquire() -> io::Result<XtablesLock> {
     }
 }
 
-/// A lock file private to this server, for its own iptables children.
+/// The lock file pytables-servers give their own iptables children: one fixed path, not one
+/// per process (a server killed with -9 must leave nothing behind). Servers of different
+/// namespaces share it harmlessly: each holds the shared lock while its child runs.
 pub fn private_path() -> PathBuf {
-    std::env::temp_dir().join(format!(
-        "pytables-server-{}.xtables.lock",
-        std::process::id()
-    ))
+    let run = PathBuf::from("/run");
+    let dir = if run.is_dir() {
+        run
+    } else {
+        std::env::temp_dir()
+    };
+    dir.join("pytables-server.xtables.lock")
 }
