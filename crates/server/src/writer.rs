@@ -135,7 +135,16 @@ impl Writer {
             last_batch = commits.len();
             if !commits.is_empty() {
                 debug!(transactions = commits.len(), "batch");
-                self.commit_group(commits);
+                // A bug must not take the writer (and with it every client) down: the batch's
+                // clients get an error (their reply channels drop) and every table is re-read.
+                let run = std::panic::AssertUnwindSafe(|| self.commit_group(commits));
+                if std::panic::catch_unwind(run).is_err() {
+                    tracing::error!("writer panicked in a batch; re-reading every table");
+                    let keys: Vec<Key> = self.state.tables.keys().cloned().collect();
+                    for key in &keys {
+                        self.state.invalidate(key);
+                    }
+                }
             }
         }
         info!("writer stopped");
