@@ -399,6 +399,59 @@ mod tests {
         }
     }
 
+    /// The tokenizer before it scanned unquoted runs through a table, byte by byte.
+    fn tokenize_bytewise(spec: &str) -> Result<Vec<(&str, usize)>, SpecError> {
+        let mut tokens = Vec::new();
+        let bytes = spec.as_bytes();
+        let mut i = 0;
+        while i < bytes.len() {
+            if bytes[i].is_ascii_whitespace() {
+                i += 1;
+                continue;
+            }
+            let start = i;
+            let mut in_quote = false;
+            while i < bytes.len() {
+                let b = bytes[i];
+                if in_quote {
+                    if b == b'\\' && i + 1 < bytes.len() {
+                        i += 2;
+                        continue;
+                    }
+                    if b == b'"' {
+                        in_quote = false;
+                    }
+                } else if b == b'"' {
+                    in_quote = true;
+                } else if b.is_ascii_whitespace() {
+                    break;
+                }
+                i += 1;
+            }
+            if in_quote {
+                return Err(error_at(spec, start, &spec[start..], "unterminated quote"));
+            }
+            tokens.push((&spec[start..i], start));
+        }
+        Ok(tokens)
+    }
+
+    #[test]
+    fn tokenizer_splits_as_bytewise() {
+        const ALPHABET: [char; 6] = ['a', ' ', '"', '\\', '\t', 'é'];
+        for len in 0..=7u32 {
+            for mut n in 0..ALPHABET.len().pow(len) {
+                let mut s = String::new();
+                for _ in 0..len {
+                    s.push(ALPHABET[n % ALPHABET.len()]);
+                    n /= ALPHABET.len();
+                }
+                let ours = tokenize(&s).map(|t| t.iter().map(|t| (t.raw, t.offset)).collect());
+                assert_eq!(ours, tokenize_bytewise(&s), "{s:?}");
+            }
+        }
+    }
+
     #[test]
     fn quoting_matches_iptables_save() {
         assert_eq!(save_string("hello"), "hello");
