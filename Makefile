@@ -36,7 +36,7 @@ build: venv
 lint: venv
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
-	$(VENV)/bin/ruff check python tests bench
+	$(VENV)/bin/ruff check python tests bench demo
 
 test: dev lint test-rust test-python
 
