@@ -309,7 +309,7 @@ pub fn canonical_target(
 }
 
 /// Convenience: parse `spec`, canonicalise, print. `Ok(Unknown)` when iptables must be asked.
-/// Prints [`canonical_rule_in`]'s answer without building it (see [`Sink`]).
+/// Prints [`canonical_rule_in`]'s answer without building it (see `sink::Sink`).
 pub fn canonical_text(
     family: Family,
     table: Option<&str>,
