@@ -45,7 +45,7 @@ test: dev lint test-rust test-python
 
 # Rust tests cover both backends themselves (PYTABLES_BACKEND narrows them to one).
 test-rust:
-	cargo test --workspace --release
+	cargo test --workspace --release --no-fail-fast
 
 test-python:
 	@if ls tests/python/test_*.py >/dev/null 2>&1; then \
