@@ -21,6 +21,23 @@ pub(crate) fn strtoul0(s: &str, max: u64) -> Option<u64> {
 /// Appends `n` in decimal (without the formatting machinery: canonical forms print many
 /// small numbers).
 pub(crate) fn push_decimal(out: &mut String, n: u64) {
+    let digit = |d: u64| char::from(b'0' + d as u8);
+    // Octets and ports first: no buffer.
+    if n < 10 {
+        out.push(digit(n));
+        return;
+    }
+    if n < 100 {
+        out.push(digit(n / 10));
+        out.push(digit(n % 10));
+        return;
+    }
+    if n < 1000 {
+        out.push(digit(n / 100));
+        out.push(digit(n / 10 % 10));
+        out.push(digit(n % 10));
+        return;
+    }
     let mut digits = [0u8; 20];
     let mut i = digits.len();
     let mut n = n;
@@ -86,5 +103,15 @@ mod tests {
         assert_eq!(strtoul0("65536", 65535), None);
         assert_eq!(strtoul0("", 65535), None);
         assert_eq!(strtoul0("-1", 65535), None);
+    }
+
+    #[test]
+    fn push_decimal_prints_as_display() {
+        let big = [u32::MAX as u64, u64::MAX, 10u64.pow(19), 999_999_999_999];
+        for n in (0..=100_000u64).chain(big) {
+            let mut s = String::from("x");
+            push_decimal(&mut s, n);
+            assert_eq!(s, format!("x{n}"));
+        }
     }
 }
