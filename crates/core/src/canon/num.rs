@@ -54,6 +54,16 @@ pub(crate) fn push_decimal(out: &mut String, n: u64) {
     }
 }
 
+/// Appends `n` as `{:#x}` prints it (`0x1f`), without the formatting machinery.
+pub(crate) fn push_hex(out: &mut String, n: u64) {
+    out.push_str("0x");
+    let digits = (64 - n.leading_zeros()).div_ceil(4).max(1);
+    for shift in (0..digits).rev() {
+        let d = (n >> (shift * 4)) & 0xf;
+        out.push(char::from(b"0123456789abcdef"[d as usize]));
+    }
+}
+
 /// Decimal digits only (what `atoi`/`strtoul(…, 10)` callers accept without surprises).
 pub(crate) fn decimal(s: &str, max: u64) -> Option<u64> {
     if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
@@ -103,6 +113,16 @@ mod tests {
         assert_eq!(strtoul0("65536", 65535), None);
         assert_eq!(strtoul0("", 65535), None);
         assert_eq!(strtoul0("-1", 65535), None);
+    }
+
+    #[test]
+    fn push_hex_prints_as_alternate_lower_hex() {
+        let big = [u32::MAX as u64, u64::MAX, 1 << 63, 0x8000_0000];
+        for n in (0..=70_000u64).chain(big) {
+            let mut s = String::from("x");
+            push_hex(&mut s, n);
+            assert_eq!(s, format!("x{n:#x}"));
+        }
     }
 
     #[test]

@@ -2,7 +2,7 @@
 //! numbers).
 
 use super::addr::{parse_net, Net, Parsed};
-use super::num::strtoul0;
+use super::num::{push_hex, strtoul0};
 use super::{field_err, proto, Canon, CanonError};
 use crate::rule::{unquote_cow, NegRef};
 use crate::Family;
@@ -129,8 +129,11 @@ pub(crate) fn value_mask(s: &str, what: &str) -> Result<(u32, Option<u32>), Stri
 
 /// `0x10` or `0x10/0xff` (mask printed unless all ones) — the mark and connmark match form.
 pub(crate) fn mark_text(v: u32, m: Option<u32>) -> String {
-    match m {
-        Some(m) if m != u32::MAX => format!("{v:#x}/{m:#x}"),
-        _ => format!("{v:#x}"),
+    let mut out = String::with_capacity(21);
+    push_hex(&mut out, v.into());
+    if let Some(m) = m.filter(|m| *m != u32::MAX) {
+        out.push('/');
+        push_hex(&mut out, m.into());
     }
+    out
 }
