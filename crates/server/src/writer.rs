@@ -458,6 +458,15 @@ impl Writer {
                 unsure.insert(key.clone());
             }
             let mut lines = Vec::new();
+            // iptables-nft creates built-in chains on first use, and `-Z CHAIN` on one not
+            // created yet fails ("No chain/target/match by that name"); setting its current
+            // policy first creates it and changes nothing else.
+            if let (Backend::Nft, Op::Zero { chain: Some(c), .. }) = (self.state.runner.backend, op)
+            {
+                if let Some(policy) = table.chain(c).and_then(|ch| ch.policy.clone()) {
+                    lines.push(format!("-P {c} {policy}"));
+                }
+            }
             ops::render(op, &applied, &mut lines);
             rendered.push((key, i, lines));
         }

@@ -268,6 +268,19 @@ fn snapshot_commit_and_errors_match_the_kernel() {
             "{backend:?}: counters not read: {line}"
         );
 
+        // Zeroing a built-in chain of a table nobody used yet (nf_tables creates those
+        // chains on first use), and a whole table.
+        for chain in [Some("PREROUTING".to_string()), None] {
+            c.commit(&Transaction {
+                ops: vec![Op::Zero {
+                    family: Family::V4,
+                    table: "mangle".into(),
+                    chain,
+                }],
+            })
+            .unwrap_or_else(|e| panic!("{backend:?}: {e}"));
+        }
+
         let status = c.status().unwrap();
         assert!(status.committed >= 3);
         let log = c.audit_log(None).unwrap();
