@@ -177,12 +177,16 @@ class _Extension:
 
     @property
     def parameters(self):
-        return {
-            n.replace("-", "_"): ("!" if inv else "") + " ".join(args) for n, inv, args in self._canonical()
-        }
+        opts = self._canon
+        if opts is None:
+            opts = self._canonical()
+        return {n.replace("-", "_"): "!" + " ".join(args) if inv else " ".join(args) for n, inv, args in opts}
 
     def get_all_parameters(self):
-        return {n: (["!"] if inv else []) + list(args) for n, inv, args in self._canonical()}
+        opts = self._canon
+        if opts is None:
+            opts = self._canonical()
+        return {n: ["!", *args] if inv else list(args) for n, inv, args in opts}
 
     def save(self, name):
         for n, inv, args in self._canonical():
@@ -300,8 +304,13 @@ class Target(_Extension):
     @property
     def _is_standard(self):
         """Verdicts, chain jumps and TRACE have no save routine in libxtables."""
-        return self._ext in _VERDICTS or self._ext == "TRACE" or not _registry.is_target(
-            self._nfproto, self._ext)
+        # Remembered with the name it was judged for: every read view asks, and names change.
+        ext = self._ext
+        known = self.__dict__.get("_std")
+        if known is not None and known[0] == ext:
+            return known[1]
+        known = self.__dict__["_std"] = (ext, is_standard(self._nfproto, ext))
+        return known[1]
 
     @property
     def name(self):
@@ -365,6 +374,11 @@ class Target(_Extension):
 
     def __repr__(self):
         return "<Target %s %r>" % (self.name, self._options)
+
+
+def is_standard(nfproto, name):
+    """Whether a target of this name is libxtables' "standard" one (verdict or chain jump)."""
+    return name in _VERDICTS or name == "TRACE" or not _registry.is_target(nfproto, name)
 
 
 def _is_chain_anywhere(nfproto, name):

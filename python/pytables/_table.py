@@ -281,19 +281,15 @@ class Chain:
         data = self.table._chain(self.name)
         if data is None:
             return []
-        make = self.table._rule_class._from_save
         # Decoding builds ~4 objects per rule; the cyclic GC would rescan the growing heap many
         # times over (half the cost of a 10,000-rule chain), so it pauses while we build.
         paused = gc.isenabled()
         gc.disable()
         try:
-            rules = [make(spec, tuple(ctr or (0, 0)), self) for spec, ctr in data.rules]
-            for rule in rules:
-                rule._load()
+            return self.table._rule_class._from_chain(data.rules, self)
         finally:
             if paused:
                 gc.enable()
-        return rules
 
     def append_rule(self, rule):
         rule.final_check()

@@ -1,18 +1,21 @@
 //! The PyO3 module `pytables._native`: the Rust half of the Python face.
 //!
 //! - [`spec`]: rule-spec parsing and quoting handed to Python as plain tuples.
+//! - [`chain`]: a whole chain's rules decoded in one call (the fast read path).
 //! - [`canon`]: canonical options of a match or target (core model, else iptables itself).
 //! - [`conn`]: the connection to pytables-server (with autostart) and `serve()`, which runs the
 //!   server inside this process, so the wheel carries the server.
 use pyo3::prelude::*;
 
 mod canon;
+mod chain;
 mod conn;
 mod spec;
 
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     spec::register(m)?;
+    chain::register(m)?;
     conn::register(m)?;
     canon::register(m)?;
     Ok(())

@@ -46,8 +46,8 @@ fn bang(inverted: bool) -> &'static str {
 }
 
 /// `10.0.0.0/8` -> `10.0.0.0/255.0.0.0`; the netmask always dotted, as python-iptables shows it.
-fn v4_form(n: &Negatable) -> String {
-    let word = rule::unquote(&n.value);
+pub(crate) fn v4_form(inverted: bool, raw: &str) -> String {
+    let word = rule::unquote_cow(raw);
     let (addr, mask) = word.split_once('/').unwrap_or((&word, "32"));
     let mask = match mask.parse::<u32>() {
         Ok(bits) if bits <= 32 => {
@@ -60,15 +60,15 @@ fn v4_form(n: &Negatable) -> String {
         }
         _ => mask.to_string(),
     };
-    format!("{}{addr}/{mask}", bang(n.inverted))
+    format!("{}{addr}/{mask}", bang(inverted))
 }
 
-fn v6_form(n: &Negatable) -> String {
-    let word = rule::unquote(&n.value);
+pub(crate) fn v6_form(inverted: bool, raw: &str) -> String {
+    let word = rule::unquote_cow(raw);
     if word.contains('/') {
-        format!("{}{word}", bang(n.inverted))
+        format!("{}{word}", bang(inverted))
     } else {
-        format!("{}{word}/128", bang(n.inverted))
+        format!("{}{word}/128", bang(inverted))
     }
 }
 
@@ -117,19 +117,18 @@ fn save_proto_number(word: &str) -> Option<u16> {
     })
 }
 
-fn proto_form(n: &Negatable) -> String {
-    let word = rule::unquote(&n.value);
+pub(crate) fn proto_form(inverted: bool, raw: &str) -> String {
+    let word = rule::unquote_cow(raw);
     let shown = match save_proto_number(&word) {
         Some(num) => proto_name(num).map_or_else(|| num.to_string(), str::to_string),
-        None => word,
+        None => word.into_owned(),
     };
-    format!("{}{shown}", bang(n.inverted))
+    format!("{}{shown}", bang(inverted))
 }
 
-fn iface_form(n: &Option<Negatable>) -> Option<String> {
-    let n = n.as_ref()?;
-    let word = rule::unquote(&n.value);
-    (word != "+").then(|| format!("{}{word}", bang(n.inverted)))
+pub(crate) fn iface_form(inverted: bool, raw: &str) -> Option<String> {
+    let word = rule::unquote_cow(raw);
+    (word != "+").then(|| format!("{}{word}", bang(inverted)))
 }
 
 /// One iptables-save spec (the text after `-A CHAIN`) as python-iptables' values.
@@ -141,9 +140,10 @@ pub fn decode_rule(py: Python<'_>, spec: &str, nfproto: u8) -> PyResult<PyRule> 
     let addr = |a: &Option<Negatable>| match (a, v6) {
         (None, false) => "0.0.0.0/0.0.0.0".to_string(),
         (None, true) => "::/0".to_string(),
-        (Some(n), false) => v4_form(n),
-        (Some(n), true) => v6_form(n),
+        (Some(n), false) => v4_form(n.inverted, &n.value),
+        (Some(n), true) => v6_form(n.inverted, &n.value),
     };
+    let iface = |i: &Option<Negatable>| i.as_ref().and_then(|n| iface_form(n.inverted, &n.value));
     let matches = r
         .matches
         .iter()
@@ -156,11 +156,11 @@ pub fn decode_rule(py: Python<'_>, spec: &str, nfproto: u8) -> PyResult<PyRule> 
     Ok((
         addr(&r.src),
         addr(&r.dst),
-        iface_form(&r.in_interface),
-        iface_form(&r.out_interface),
+        iface(&r.in_interface),
+        iface(&r.out_interface),
         r.protocol
             .as_ref()
-            .map_or_else(|| "ip".to_string(), proto_form),
+            .map_or_else(|| "ip".to_string(), |n| proto_form(n.inverted, &n.value)),
         r.fragment,
         matches,
         target,
@@ -202,34 +202,21 @@ pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
 mod tests {
     use super::*;
 
-    fn neg(inverted: bool, value: &str) -> Negatable {
-        Negatable {
-            inverted,
-            value: value.to_string(),
-        }
-    }
-
     #[test]
     fn read_forms_match_python_iptables() {
-        assert_eq!(v4_form(&neg(false, "10.0.0.0/8")), "10.0.0.0/255.0.0.0");
+        assert_eq!(v4_form(false, "10.0.0.0/8"), "10.0.0.0/255.0.0.0");
+        assert_eq!(v4_form(true, "1.2.3.4/32"), "!1.2.3.4/255.255.255.255");
         assert_eq!(
-            v4_form(&neg(true, "1.2.3.4/32")),
-            "!1.2.3.4/255.255.255.255"
-        );
-        assert_eq!(
-            v4_form(&neg(false, "10.0.0.0/255.0.255.0")),
+            v4_form(false, "10.0.0.0/255.0.255.0"),
             "10.0.0.0/255.0.255.0"
         );
-        assert_eq!(v6_form(&neg(false, "2001:db8::1")), "2001:db8::1/128");
-        assert_eq!(proto_form(&neg(false, "udplite")), "136");
-        assert_eq!(proto_form(&neg(false, "ipv6-icmp")), "icmpv6");
-        assert_eq!(proto_form(&neg(true, "udp")), "!udp");
-        assert_eq!(proto_form(&neg(false, "all")), "ip");
-        assert_eq!(proto_form(&neg(false, "253")), "253");
-        assert_eq!(iface_form(&Some(neg(false, "+"))), None);
-        assert_eq!(
-            iface_form(&Some(neg(true, "eth+"))).as_deref(),
-            Some("!eth+")
-        );
+        assert_eq!(v6_form(false, "2001:db8::1"), "2001:db8::1/128");
+        assert_eq!(proto_form(false, "udplite"), "136");
+        assert_eq!(proto_form(false, "ipv6-icmp"), "icmpv6");
+        assert_eq!(proto_form(true, "udp"), "!udp");
+        assert_eq!(proto_form(false, "all"), "ip");
+        assert_eq!(proto_form(false, "253"), "253");
+        assert_eq!(iface_form(false, "+"), None);
+        assert_eq!(iface_form(true, "eth+").as_deref(), Some("!eth+"));
     }
 }
