@@ -524,7 +524,10 @@ pub fn render(op: &Op, applied: &Applied, out: &mut Vec<String>) {
             ..
         } => match counters {
             Some(k) => out.push(format!(":{chain} {policy} [{}:{}]", k.packets, k.bytes)),
-            None => out.push(format!("-P {chain} {policy}")),
+            // Not `-P`: iptables-restore's `-P` refuses DROP in the nat table ("not intended for
+            // filtering") while the kernel and python-iptables accept it. Both forms reset the
+            // chain's counters when restore runs without --counters.
+            None => out.push(format!(":{chain} {policy} [0:0]")),
         },
         Op::Append { chain, rule, .. } => out.push(rule_line("-A", chain, None, rule)),
         Op::Insert {
@@ -533,12 +536,17 @@ pub fn render(op: &Op, applied: &Applied, out: &mut Vec<String>) {
             rule,
             ..
         } => out.push(rule_line("-I", chain, Some(position + 1), rule)),
+        // Delete + insert rather than `-R`: iptables-nft-restore 1.8.9 crashes on `-R` of a rule
+        // added earlier in the same batch, which group commit makes likely. Same result.
         Op::Replace {
             chain,
             position,
             rule,
             ..
-        } => out.push(rule_line("-R", chain, Some(position + 1), rule)),
+        } => {
+            out.push(format!("-D {chain} {}", position + 1));
+            out.push(rule_line("-I", chain, Some(position + 1), rule));
+        }
         Op::DeleteRule { chain, rule, .. } => {
             let spec = applied.matched_spec.as_deref().unwrap_or(rule);
             out.push(format!("-D {chain} {spec}"));

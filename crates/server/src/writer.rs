@@ -169,7 +169,14 @@ impl Writer {
                     }
                     keys.push((f, t.to_string()));
                 }
-                None => keys.extend(self.state.tables.keys().filter(|k| k.0 == f).cloned()),
+                // As iptables-save lists them: the kernel's tables in its order.
+                None => {
+                    let names = self
+                        .state
+                        .table_names(f)
+                        .map_err(|message| ServerError::Internal { message })?;
+                    keys.extend(names.into_iter().map(|n| (f, n)));
+                }
             }
         }
         let mut snap = Snapshot::default();
@@ -351,6 +358,13 @@ impl Writer {
         let backend = self.state.runner.backend;
         let mut exclusive = backend == Backend::Legacy;
         let mut nft_now = None;
+        for family in Family::ALL {
+            let tables = touched
+                .iter()
+                .filter(|k| k.0 == family)
+                .map(|k| k.1.as_str());
+            self.state.order.committing(family, tables);
+        }
         if let (Some(from), Some(to)) = (generation, self.nft_generation()) {
             if to == from.wrapping_add(1) {
                 exclusive = true;
@@ -460,11 +474,12 @@ impl Writer {
             let mut lines = Vec::new();
             // iptables-nft creates built-in chains on first use, and `-Z CHAIN` on one not
             // created yet fails ("No chain/target/match by that name"); setting its current
-            // policy first creates it and changes nothing else.
+            // policy first creates it and changes nothing else (`:` rather than `-P`, which
+            // refuses DROP in nat).
             if let (Backend::Nft, Op::Zero { chain: Some(c), .. }) = (self.state.runner.backend, op)
             {
                 if let Some(policy) = table.chain(c).and_then(|ch| ch.policy.clone()) {
-                    lines.push(format!("-P {c} {policy}"));
+                    lines.push(format!(":{c} {policy} [0:0]"));
                 }
             }
             ops::render(op, &applied, &mut lines);
