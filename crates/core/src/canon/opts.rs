@@ -237,6 +237,12 @@ impl<'o, 's> Out<'o, 's> {
         self.push(name, inverted, &[arg.as_ref()]);
     }
 
+    /// An option whose one word `write` appends.
+    pub fn one_with(&mut self, name: &str, inverted: bool, write: impl FnOnce(&mut String)) {
+        self.sink.option_with(name, inverted, write);
+        self.written += 1;
+    }
+
     pub fn is_empty(&self) -> bool {
         self.written == 0
     }

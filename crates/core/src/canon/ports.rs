@@ -81,14 +81,7 @@ pub(crate) enum Port2 {
     Err(String),
 }
 
-/// `a` or `a:b` (the form tcp, udp and friends print).
-pub(crate) fn range_text(a: u16, b: u16) -> String {
-    let mut out = String::with_capacity(11);
-    push_range(&mut out, a, b);
-    out
-}
-
-/// Appends [`range_text`].
+/// Appends `a` or `a:b` (the form tcp, udp and friends print).
 pub(crate) fn push_range(out: &mut String, a: u16, b: u16) {
     push_decimal(out, a.into());
     if a != b {

@@ -84,15 +84,25 @@ impl Sink<'_> {
         }
     }
 
+    /// An option with one word that `write` appends (printed in place: no String of its own
+    /// in text form).
+    pub fn option_with(&mut self, name: &str, inverted: bool, write: impl FnOnce(&mut String)) {
+        if let Sink::Text(out) = self {
+            push_option_name(out, name, inverted);
+            out.push(' ');
+            write(out);
+        } else {
+            let mut word = String::new();
+            write(&mut word);
+            self.option(name, inverted, &[&word]);
+        }
+    }
+
     /// An option of the match or target opened last; `args` are raw words.
     pub fn option(&mut self, name: &str, inverted: bool, args: &[&str]) {
         match self {
             Sink::Text(out) => {
-                if inverted {
-                    out.push_str(" !");
-                }
-                out.push_str(" --");
-                out.push_str(name);
+                push_option_name(out, name, inverted);
                 for a in args {
                     out.push(' ');
                     out.push_str(a);
@@ -116,4 +126,13 @@ impl Sink<'_> {
             }
         }
     }
+}
+
+/// ` [!] --name`, as [`RuleSpec::to_spec_string`] prints an option.
+fn push_option_name(out: &mut String, name: &str, inverted: bool) {
+    if inverted {
+        out.push_str(" !");
+    }
+    out.push_str(" --");
+    out.push_str(name);
 }

@@ -128,12 +128,10 @@ pub(crate) fn value_mask(s: &str, what: &str) -> Result<(u32, Option<u32>), Stri
 }
 
 /// `0x10` or `0x10/0xff` (mask printed unless all ones) — the mark and connmark match form.
-pub(crate) fn mark_text(v: u32, m: Option<u32>) -> String {
-    let mut out = String::with_capacity(21);
-    push_hex(&mut out, v.into());
+pub(crate) fn push_mark(out: &mut String, v: u32, m: Option<u32>) {
+    push_hex(out, v.into());
     if let Some(m) = m.filter(|m| *m != u32::MAX) {
         out.push('/');
-        push_hex(&mut out, m.into());
+        push_hex(out, m.into());
     }
-    out
 }

@@ -3,7 +3,7 @@
 use super::{done, unknown, Def, Res};
 use crate::canon::num::{decimal, push_decimal};
 use crate::canon::opts::{opt, Args::*, Opts, Out};
-use crate::canon::ports::{parse_port, parse_range, range_text, Port, Port2};
+use crate::canon::ports::{parse_port, parse_range, push_range, Port, Port2};
 use crate::canon::{proto, Ctx};
 use crate::Family;
 
@@ -62,7 +62,7 @@ fn ports(o: &mut Opts, out: &mut Out, protocol: u8) -> Res {
             }
             Port2::Ok(a, b) => {
                 if a != 0 || b != 65535 {
-                    out.one(name, g.inverted, range_text(a, b));
+                    out.one_with(name, g.inverted, |w| push_range(w, a, b));
                 }
             }
             Port2::Unknown(w) => return unknown(w),
@@ -195,7 +195,7 @@ fn flagged_ports(
         let Some(g) = o.take(name) else { continue };
         match parse_range(g.arg(), want, ':') {
             Port2::Ok(0, 65535) => return unknown("full port range"),
-            Port2::Ok(a, b) => out.one(name, g.inverted, range_text(a, b)),
+            Port2::Ok(a, b) => out.one_with(name, g.inverted, |w| push_range(w, a, b)),
             Port2::Unknown(w) => return unknown(w),
             Port2::Err(e) => return Err(o.err(name, e)),
         }

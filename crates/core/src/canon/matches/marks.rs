@@ -3,7 +3,7 @@
 use super::{done, unknown, Def, Res};
 use crate::canon::num::strtoul0;
 use crate::canon::opts::{opt, Args::*, Opts, Out};
-use crate::canon::values::{mark_text, value_mask};
+use crate::canon::values::{push_mark, value_mask};
 use crate::canon::Ctx;
 use crate::rule::save_string;
 
@@ -20,7 +20,7 @@ fn mark(_ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
         return Err(o.err("mark", "option \"--mark\" must be specified"));
     };
     let (v, m) = value_mask(g.arg(), "--mark").map_err(|e| o.err("mark", e))?;
-    out.one("mark", g.inverted, mark_text(v, m));
+    out.one_with("mark", g.inverted, |w| push_mark(w, v, m));
     done()
 }
 

@@ -4,7 +4,7 @@
 use super::{done, unknown, Def, Res};
 use crate::canon::num::{decimal, strtoul0};
 use crate::canon::opts::{opt, Args::*, Opts, Out};
-use crate::canon::values::{mark_text, value_mask};
+use crate::canon::values::{push_mark, value_mask};
 use crate::canon::{proto, Canon, Ctx};
 
 /// The rule's `-p` must be `want` (not inverted); anything else is for iptables to judge.
@@ -94,7 +94,7 @@ fn masked(o: &mut Opts, out: &mut Out, name: &str) -> Res {
         return unknown(format!("--{name} by name"));
     }
     match value_mask(g.arg(), name) {
-        Ok((v, m)) => out.one(name, g.inverted, mark_text(v, m)),
+        Ok((v, m)) => out.one_with(name, g.inverted, |w| push_mark(w, v, m)),
         Err(_) => return unknown(format!("--{name} {:?}", g.arg())),
     }
     done()
