@@ -3,7 +3,8 @@
 //! - [`listener`]: the socket (abstract by default), refusing to start twice.
 //! - [`session`]: one connection — frames, authorization, audit.
 //! - [`writer`]: the single writer thread — state, group commit, rollback.
-//! - [`state`] / [`runner`] / [`savetext`]: what the kernel holds and the iptables binaries.
+//! - [`state`] / [`order`] / [`runner`] / [`savetext`]: what the kernel holds (and in which
+//!   order iptables-save lists it) and the iptables binaries.
 //! - [`auth`] / [`audit`] / [`config`] / [`backend`]: policy, audit log, settings.
 //!
 //! [`run`] is the whole server; the `pytables-server` binary and the Python package
@@ -19,6 +20,7 @@ pub mod config;
 pub mod fingerprint;
 pub mod listener;
 pub mod lock;
+pub mod order;
 pub mod runner;
 mod savetext;
 pub mod session;

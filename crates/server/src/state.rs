@@ -8,6 +8,7 @@ use pytables_core::{Family, Table};
 use pytables_proto::{TableSnapshot, TableVersion};
 
 use crate::fingerprint::{self, Fingerprint};
+use crate::order::TableOrder;
 use crate::runner::Runner;
 use crate::savetext;
 
@@ -30,6 +31,8 @@ pub struct State {
     next_generation: u64,
     /// Reloads that found the kernel different from what the server believed.
     pub outside_changes: u64,
+    /// Which tables iptables-save lists, in its order.
+    pub order: TableOrder,
 }
 
 impl State {
@@ -45,9 +48,14 @@ impl State {
             tables: BTreeMap::new(),
             next_generation: start,
             outside_changes: 0,
+            order: TableOrder::default(),
         };
         for family in Family::ALL {
+            let before = nft_generation(runner);
             let text = runner.save_all(family)?;
+            let after = nft_generation(runner);
+            let generation = if before == after { before } else { None };
+            state.order.remember(family, &text, generation);
             for (name, _) in savetext::split_blocks(&text) {
                 state.refresh(&(family, name))?;
             }
@@ -150,9 +158,15 @@ impl State {
         }
     }
 
+    /// The tables of `family` the kernel holds, in the order iptables-save prints them.
+    pub fn table_names(&mut self, family: Family) -> Result<Vec<String>, String> {
+        self.order.names(self.runner, family)
+    }
+
     /// After our own nft commit moved the generation from `from` to `to` (exactly one step),
     /// tables verified at `from` are still current.
     pub fn advance_nft_generation(&mut self, from: u32, to: u32) {
+        self.order.advance(from, to);
         if to != from.wrapping_add(1) {
             return;
         }
@@ -223,6 +237,14 @@ impl State {
             table: key.1.clone(),
             generation: t.generation,
         })
+    }
+}
+
+/// The nf_tables generation now; None on legacy or when it cannot be read.
+fn nft_generation(runner: Runner) -> Option<u32> {
+    match runner.backend {
+        pytables_core::Backend::Nft => fingerprint::nft_generation().ok(),
+        pytables_core::Backend::Legacy => None,
     }
 }
 

@@ -169,7 +169,14 @@ impl Writer {
                     }
                     keys.push((f, t.to_string()));
                 }
-                None => keys.extend(self.state.tables.keys().filter(|k| k.0 == f).cloned()),
+                // As iptables-save lists them: the kernel's tables in its order.
+                None => {
+                    let names = self
+                        .state
+                        .table_names(f)
+                        .map_err(|message| ServerError::Internal { message })?;
+                    keys.extend(names.into_iter().map(|n| (f, n)));
+                }
             }
         }
         let mut snap = Snapshot::default();
@@ -351,6 +358,13 @@ impl Writer {
         let backend = self.state.runner.backend;
         let mut exclusive = backend == Backend::Legacy;
         let mut nft_now = None;
+        for family in Family::ALL {
+            let tables = touched
+                .iter()
+                .filter(|k| k.0 == family)
+                .map(|k| k.1.as_str());
+            self.state.order.committing(family, tables);
+        }
         if let (Some(from), Some(to)) = (generation, self.nft_generation()) {
             if to == from.wrapping_add(1) {
                 exclusive = true;
