@@ -59,7 +59,8 @@ impl FamilyArg {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Server, backend, tables with rule counts, commit figures and the last commits.
+    /// Server, backend, tables with rule counts, connected clients, commit figures and the last
+    /// commits.
     #[command(after_help = EXIT_CODES)]
     Status {
         /// Print the status as JSON.

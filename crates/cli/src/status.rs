@@ -1,4 +1,5 @@
-//! `pytables status`: what the server is, what it holds, and what happened last.
+//! `pytables status`: what the server is, what it holds, who is connected, and what happened
+//! last.
 
 use std::fmt::Write as _;
 use std::io::Write;
@@ -71,6 +72,21 @@ fn format_status(s: &Status, recent: &[AuditEntry]) -> String {
             t.chains,
             t.rules
         );
+    }
+    if !s.clients.is_empty() {
+        let _ = writeln!(
+            o,
+            "\n{:<8} {:>6} {:>6} {:<16} {:<24} {:>8}",
+            "pid", "uid", "gid", "program", "connected", "requests"
+        );
+        for c in &s.clients {
+            let pid = c.pid.map_or_else(|| "?".to_string(), |p| p.to_string());
+            let _ = writeln!(
+                o,
+                "{:<8} {:>6} {:>6} {:<16} {:<24} {:>8}",
+                pid, c.uid, c.gid, c.program, c.connected, c.requests
+            );
+        }
     }
     if !recent.is_empty() {
         let _ = writeln!(o, "\nlast commits:");

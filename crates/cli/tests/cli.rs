@@ -644,6 +644,50 @@ fn persist_status_and_no_server() {
             serde_json::from_str(&server.ok(&["status", "--json"])).unwrap();
         assert_eq!(json["committed"], 1);
         assert_eq!(json["recent"].as_array().unwrap().len(), 1);
+
+        // Clients: a `log --follow` stays connected; `status` lists it and itself.
+        let mut follower = server
+            .ns
+            .command(env!("CARGO_BIN_EXE_pytables"))
+            .args(["log", "--follow"])
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        let follower_pid = follower.id() as i64;
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        let clients = loop {
+            let json: serde_json::Value =
+                serde_json::from_str(&server.ok(&["status", "--json"])).unwrap();
+            let clients = json["clients"].as_array().unwrap().clone();
+            if clients.iter().any(|c| c["pid"] == follower_pid) {
+                break clients;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "follower not listed: {json}"
+            );
+            std::thread::sleep(std::time::Duration::from_millis(20));
+        };
+        assert_eq!(clients.len(), 2, "{backend:?}: {clients:?}");
+        for c in &clients {
+            assert_eq!(c["program"], "pytables", "{backend:?}: {c}");
+            assert_eq!(c["uid"], 0, "{backend:?}: {c}");
+            assert!(c["requests"].as_u64().unwrap() >= 1, "{backend:?}: {c}");
+            assert!(c["connected"].as_str().unwrap().ends_with('Z'), "{c}");
+        }
+        let text = server.ok(&["status"]);
+        let listed = |pid: &str| {
+            text.lines()
+                .any(|l| l.split_whitespace().next() == Some(pid) && l.contains(" pytables "))
+        };
+        assert!(listed(&follower_pid.to_string()), "{backend:?}:\n{text}");
+        assert_eq!(
+            text.lines().filter(|l| l.contains(" pytables ")).count(),
+            2,
+            "{backend:?}:\n{text}"
+        );
+        follower.kill().unwrap();
+        follower.wait().unwrap();
     }
     // A server on a filesystem socket is reached with --socket (or PYTABLES_SOCKET) only.
     let backend = backends_under_test()[0];

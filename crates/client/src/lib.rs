@@ -154,8 +154,8 @@ use pytables_proto::{
     PROTOCOL_VERSION,
 };
 pub use pytables_proto::{
-    AuditEntry, CommitReply, Expected, Op, OpError, ServerError, Snapshot, SocketAddress, Status,
-    TableSnapshot, TableVersion, Transaction,
+    AuditEntry, ClientStatus, CommitReply, Expected, Op, OpError, ServerError, Snapshot,
+    SocketAddress, Status, TableSnapshot, TableVersion, Transaction,
 };
 use thiserror::Error;
 

@@ -142,6 +142,25 @@ pub struct Status {
     /// check and its own restore (the generation moved by more than one). See PROTOCOL.md.
     #[serde(default)]
     pub races: u64,
+    /// The connected clients, oldest connection first (the asker included). Absent in
+    /// replies of servers before it was added.
+    #[serde(default)]
+    pub clients: Vec<ClientStatus>,
+}
+
+/// One connected client.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClientStatus {
+    /// From SO_PEERCRED; None when the kernel did not say.
+    pub pid: Option<i32>,
+    pub uid: u32,
+    pub gid: u32,
+    /// The program's short name, /proc/PID/comm (`?` when unreadable).
+    pub program: String,
+    /// When it connected, RFC 3339 UTC.
+    pub connected: String,
+    /// Requests read from this connection so far, the one being answered included.
+    pub requests: u64,
 }
 
 /// Who sent a transaction and what came of it.
@@ -270,5 +289,15 @@ mod tests {
         let json = serde_json::to_string(&resp).unwrap();
         assert!(json.contains(r#""kind":"no_such_chain""#), "{json}");
         assert_eq!(serde_json::from_str::<Response>(&json).unwrap(), resp);
+    }
+
+    #[test]
+    fn status_without_clients_still_parses() {
+        // A status reply as servers sent it before `clients` existed.
+        let old = r#"{"version":1,"server":"pytables-server/0.1.0","backend":"nft","pid":9,
+            "uptime_ms":5,"tables":[],"committed":0,"refused":0,"restore_runs":0,"reloads":0}"#;
+        let s: Status = serde_json::from_str(old).unwrap();
+        assert!(s.clients.is_empty());
+        assert_eq!(s.races, 0);
     }
 }

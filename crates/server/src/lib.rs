@@ -1,7 +1,7 @@
 //! pytables-server: owns the netfilter ruleset of one network namespace.
 //!
 //! - [`listener`]: the socket (abstract by default), refusing to start twice.
-//! - [`session`]: one connection — frames, authorization, audit.
+//! - [`session`]: one connection — frames, authorization, audit; [`clients`]: who is connected.
 //! - [`writer`]: the single writer thread — state, group commit, rollback.
 //! - [`state`] / [`order`] / [`runner`] / [`savetext`]: what the kernel holds (and in which
 //!   order iptables-save lists it) and the iptables binaries.
@@ -16,6 +16,7 @@
 pub mod audit;
 pub mod auth;
 pub mod backend;
+pub mod clients;
 pub mod config;
 pub mod fingerprint;
 pub mod listener;
@@ -100,6 +101,7 @@ async fn serve(config: Config) -> Result<(), String> {
         audit,
         policy: config.policy.clone(),
         backend,
+        clients: clients::Clients::default(),
     });
 
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())

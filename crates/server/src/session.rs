@@ -14,6 +14,7 @@ use tracing::{debug, info};
 
 use crate::audit::Audit;
 use crate::auth::{Peer, Policy};
+use crate::clients::Clients;
 use crate::writer::Command;
 
 /// What every session shares.
@@ -22,6 +23,7 @@ pub struct Shared {
     pub audit: Audit,
     pub policy: Policy,
     pub backend: pytables_core::Backend,
+    pub clients: Clients,
 }
 
 /// A body that has started must arrive within this time.
@@ -36,6 +38,7 @@ pub async fn serve(stream: UnixStream, shared: Arc<Shared>) {
         }
     };
     debug!(pid = ?peer.pid, uid = peer.uid, program = %peer.program, "connected");
+    let connected = shared.clients.connect(&peer);
     let (mut rd, mut wr) = stream.into_split();
     loop {
         let mut header = [0u8; 4];
@@ -55,6 +58,7 @@ pub async fn serve(stream: UnixStream, shared: Arc<Shared>) {
             Ok(r) => r,
             Err(e) => return fail(&mut wr, &peer, format!("malformed message: {e}")).await,
         };
+        connected.served();
         let body = handle(req.body, &peer, &shared).await;
         let Ok(frame) = encode(&Response { id: req.id, body }) else {
             return;
@@ -133,7 +137,10 @@ async fn handle(body: RequestBody, peer: &Peer, shared: &Shared) -> ResponseBody
             }
             let (reply, rx) = oneshot::channel();
             match ask(shared, Command::Status { reply }, rx).await {
-                Ok(s) => ResponseBody::Status(s),
+                Ok(mut s) => {
+                    s.clients = shared.clients.list();
+                    ResponseBody::Status(s)
+                }
                 Err(error) => ResponseBody::Error { error },
             }
         }

@@ -215,6 +215,8 @@ impl Writer {
             restore_runs: self.stats.restore_runs,
             reloads: self.state.outside_changes,
             races: self.stats.races,
+            // The sessions know who is connected; they fill this in.
+            clients: Vec::new(),
         }
     }
 
