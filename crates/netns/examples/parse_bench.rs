@@ -157,7 +157,7 @@ fn report(rows: &[Row], runs: usize, load_before: &str) -> String {
          *iptables-save* is the time to print the ruleset (`ip netns exec NS iptables-<backend>-save`, \
          process start included); *parse* is `pytables_core::save::parse_save` of that text; \
          *parse + canon* also computes the canonical form of every rule \
-         (`RuleSpec::parse` + `canon::canonical_rule_in`, then printed). Ratios are to iptables-save \
+         (`canon::canonical_text`: a borrowed parse printed straight to text). Ratios are to iptables-save \
          (lower is better). Peak RSS is the measuring process's VmHWM, the text it read included; \
          each measurement runs in its own process.\n\n",
         std::thread::available_parallelism().map_or(1, |n| n.get())
