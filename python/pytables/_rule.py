@@ -54,33 +54,9 @@ class Rule:
 
     @classmethod
     def _from_chain(cls, pairs, chain):
-        """Every rule of a snapshot chain (`[[spec, counters]]`), decoded in one native call."""
-        new = object.__new__
-        rules = []
-        append = rules.append
-        nfproto = cls.nfproto
-        decoded = _native.decode_rules(pairs, nfproto)
-        standard = {}  # target name -> what Target._is_standard remembers
-        for (spec, ctr), (src, dst, iin, iout, proto, frag, goto, matches, tname, topts) in zip(pairs, decoded):
-            rule = new(cls)
-            exts = []
-            for name, options in matches:
-                m = new(Match)
-                m.__dict__.update(_rule=rule, _ext=name, _revision=0, _options=options, _canon=options)
-                exts.append(m)
-            t = new(Target)
-            std = standard.get(tname)
-            if std is None:
-                std = standard[tname] = (tname, is_standard(nfproto, tname))
-            t.__dict__.update(_rule=rule, _ext=tname, _revision=0, _options=topts, _canon=topts, _std=std)
-            rule.__dict__.update(
-                chain=chain, entry=None, _raw=None, _spec_cache=spec,
-                _counters=ctr if type(ctr) is tuple else tuple(ctr or (0, 0)),
-                _src=src, _dst=dst, _in=iin, _out=iout, _proto=proto, _frag=frag, _goto=goto,
-                _matches=exts, _target=t,
-            )
-            append(rule)
-        return rules
+        """Every rule of a snapshot chain (`[[spec, counters]]`), built in one native call in the
+        state `_load` leaves a rule in."""
+        return _native.build_rules(pairs, cls.nfproto, (cls, Match, Target), chain, is_standard)
 
     def _load(self):
         spec = self._raw

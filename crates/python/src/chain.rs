@@ -1,14 +1,26 @@
-//! `decode_rules`: every rule of a chain decoded in one call.
+//! `build_rules`: every Rule object of a chain built in one call.
 //!
 //! Reading a 10,000-rule chain through `Chain.rules` must cost a few µs per rule, so the whole
-//! chain crosses the boundary at once and each rule is parsed over borrowed words
-//! ([`RuleRef`]): no Rust String per word, only the Python objects the rule is made of.
+//! chain crosses the boundary at once, each rule is parsed over borrowed words ([`RuleRef`]):
+//! no Rust String per word, and the Rule, Match and Target objects are made here, without a
+//! Python bytecode loop: the same objects, with the same attributes, `Rule._load` makes.
 use pyo3::exceptions::PyValueError;
+use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyList, PyString, PyTuple};
+use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 use pytables_core::rule::{self, NegRef, OptionRef, RuleRef, Token};
+use std::collections::HashMap;
 
 use crate::spec::{iface_form, proto_form, v4_form, v6_form};
+
+/// Takes a tuple of strings, bools and such tuples out of the cyclic GC's care. It can never be
+/// part of a cycle, and CPython untracks such tuples itself, but only when a collection first
+/// looks at them: a 10,000-rule chain has ~50,000 of them, and every collection until then
+/// would walk them all (the GC was most of the cost of reading a big chain).
+pub fn untrack(tuple: &Bound<'_, PyTuple>) {
+    // SAFETY: a live object; PyObject_GC_UnTrack checks that it is tracked first.
+    unsafe { pyo3::ffi::PyObject_GC_UnTrack(tuple.as_ptr().cast()) }
+}
 
 /// `[(name, inverted, (unquoted args…))]`, as `decode_rule` gives options.
 fn options<'py>(
@@ -19,14 +31,17 @@ fn options<'py>(
         .iter()
         .map(|o| {
             let args = PyTuple::new(py, o.args.iter().map(|a| rule::unquote_cow(a.raw)))?;
-            PyTuple::new(
+            untrack(&args);
+            let option = PyTuple::new(
                 py,
                 [
                     PyString::new(py, o.name).into_any(),
                     o.inverted.into_pyobject(py)?.to_owned().into_any(),
                     args.into_any(),
                 ],
-            )
+            )?;
+            untrack(&option);
+            Ok(option)
         })
         .collect::<PyResult<Vec<_>>>()?;
     PyList::new(py, items)
@@ -39,86 +54,195 @@ fn opt_str<'py>(py: Python<'py>, s: Option<String>) -> Bound<'py, PyAny> {
     }
 }
 
-/// One rule as `(src, dst, in, out, protocol, fragment, goto, [(match, options)], target,
-/// target_options)`, fields in python-iptables' read forms (see `decode_rule`); a rule without
-/// `-j` has the target `""`.
-fn decode_one<'py>(py: Python<'py>, spec: &str, v6: bool) -> PyResult<Bound<'py, PyTuple>> {
-    let invalid = |e: rule::SpecError| PyValueError::new_err(format!("invalid rule {spec:?}: {e}"));
-    let tokens = rule::tokenize(spec).map_err(invalid)?;
-    let r = RuleRef::parse(spec, &tokens).map_err(invalid)?;
-    let addr = |a: &Option<NegRef<'_>>| -> Bound<'py, PyAny> {
-        match (a, v6) {
-            (None, false) => pyo3::intern!(py, "0.0.0.0/0.0.0.0").clone().into_any(),
-            (None, true) => pyo3::intern!(py, "::/0").clone().into_any(),
-            (Some(n), false) => PyString::new(py, &v4_form(n.inverted, n.value)).into_any(),
-            (Some(n), true) => PyString::new(py, &v6_form(n.inverted, n.value)).into_any(),
-        }
-    };
-    let iface =
-        |i: &Option<NegRef<'_>>| opt_str(py, i.and_then(|n| iface_form(n.inverted, n.value)));
-    let protocol = match &r.protocol {
-        None => pyo3::intern!(py, "ip").clone().into_any(),
-        Some(n) => PyString::new(py, &proto_form(n.inverted, n.value)).into_any(),
-    };
-    let matches = r
-        .matches
-        .iter()
-        .map(|m| {
-            PyTuple::new(
-                py,
-                [
-                    PyString::new(py, &m.name).into_any(),
-                    options(py, r.options_of(m))?.into_any(),
-                ],
-            )
-        })
-        .collect::<PyResult<Vec<_>>>()?;
-    let (target, target_opts, goto) = match &r.target {
-        Some((t, goto)) => (
-            PyString::new(py, &t.name),
-            options(py, r.options_of(t))?,
-            *goto,
-        ),
-        None => (PyString::new(py, ""), PyList::empty(py), false),
-    };
-    PyTuple::new(
-        py,
-        [
-            addr(&r.src),
-            addr(&r.dst),
-            iface(&r.in_interface),
-            iface(&r.out_interface),
-            protocol,
-            r.fragment.into_pyobject(py)?.into_any(),
-            goto.into_pyobject(py)?.to_owned().into_any(),
-            PyList::new(py, matches)?.into_any(),
-            target.into_any(),
-            target_opts.into_any(),
-        ],
-    )
+/// The classes and values every object of one chain is built from.
+struct Builder<'py> {
+    py: Python<'py>,
+    v6: bool,
+    nfproto: u8,
+    object_new: Bound<'py, PyAny>,
+    rule_cls: Bound<'py, PyAny>,
+    match_cls: Bound<'py, PyAny>,
+    target_cls: Bound<'py, PyAny>,
+    chain: Bound<'py, PyAny>,
+    /// `is_standard(nfproto, name)` of the Python side, asked once per target name.
+    is_standard: Bound<'py, PyAny>,
+    standard: HashMap<String, Bound<'py, PyAny>>,
+    zero: Bound<'py, PyAny>,
 }
 
-/// Decodes every spec of `specs` (a list of `[spec, counters]` pairs, as a table snapshot
-/// keeps a chain's rules) for family `nfproto`.
+impl<'py> Builder<'py> {
+    /// `object.__new__(cls)` with `attrs` as its `__dict__` (as `__dict__.update` would give).
+    fn object(
+        &self,
+        cls: &Bound<'py, PyAny>,
+        attrs: &[(&Bound<'py, PyString>, &Bound<'py, PyAny>)],
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let obj = self.object_new.call1((cls,))?;
+        let dict = PyDict::new(self.py);
+        for (k, v) in attrs {
+            dict.set_item(k, v)?;
+        }
+        // The generic setter, not the class's `__setattr__` (Match/Target turn names into
+        // options there): exactly what `object.__setattr__(obj, "__dict__", dict)` does.
+        let rc = unsafe {
+            pyo3::ffi::PyObject_GenericSetAttr(
+                obj.as_ptr(),
+                intern!(self.py, "__dict__").as_ptr(),
+                dict.as_ptr(),
+            )
+        };
+        if rc != 0 {
+            return Err(PyErr::fetch(self.py));
+        }
+        Ok(obj)
+    }
+
+    fn standard(&mut self, name: &str) -> PyResult<Bound<'py, PyAny>> {
+        if let Some(known) = self.standard.get(name) {
+            return Ok(known.clone());
+        }
+        let std = self.is_standard.call1((self.nfproto, name))?;
+        let known =
+            PyTuple::new(self.py, [PyString::new(self.py, name).into_any(), std])?.into_any();
+        self.standard.insert(name.to_string(), known.clone());
+        Ok(known)
+    }
+
+    /// One `[spec, counters]` pair of a snapshot chain as a Rule with its Matches and Target.
+    fn rule(&mut self, pair: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+        let py = self.py;
+        let spec_obj = pair.get_item(0)?;
+        let spec = spec_obj.downcast::<PyString>()?.to_cow()?;
+        let invalid =
+            |e: rule::SpecError| PyValueError::new_err(format!("invalid rule {spec:?}: {e}"));
+        let tokens = rule::tokenize(&spec).map_err(invalid)?;
+        let r = RuleRef::parse(&spec, &tokens).map_err(invalid)?;
+        let v6 = self.v6;
+        let addr = |a: &Option<NegRef<'_>>| -> Bound<'py, PyAny> {
+            match (a, v6) {
+                (None, false) => intern!(py, "0.0.0.0/0.0.0.0").clone().into_any(),
+                (None, true) => intern!(py, "::/0").clone().into_any(),
+                (Some(n), false) => PyString::new(py, &v4_form(n.inverted, n.value)).into_any(),
+                (Some(n), true) => PyString::new(py, &v6_form(n.inverted, n.value)).into_any(),
+            }
+        };
+        let iface =
+            |i: &Option<NegRef<'_>>| opt_str(py, i.and_then(|n| iface_form(n.inverted, n.value)));
+        let protocol = match &r.protocol {
+            None => intern!(py, "ip").clone().into_any(),
+            Some(n) => PyString::new(py, &proto_form(n.inverted, n.value)).into_any(),
+        };
+        let counters = pair.get_item(1)?;
+        let counters = if counters.is_instance_of::<PyTuple>() {
+            counters
+        } else if counters.is_none() {
+            self.zero.clone()
+        } else {
+            PyTuple::new(py, counters.try_iter()?.collect::<PyResult<Vec<_>>>()?)?.into_any()
+        };
+        let (tname, topts, goto): (&str, &[OptionRef<'_, Token<'_>>], bool) = match &r.target {
+            Some((t, goto)) => (&t.name, r.options_of(t), *goto),
+            None => ("", &[], false),
+        };
+        let std = self.standard(tname)?;
+        let rule = self.object_new.call1((&self.rule_cls,))?;
+        let zero_rev = 0u8.into_pyobject(py)?.into_any();
+        let ext = |cls: &Bound<'py, PyAny>,
+                   name: &str,
+                   opts: &[OptionRef<'_, Token<'_>>],
+                   std: Option<&Bound<'py, PyAny>>|
+         -> PyResult<Bound<'py, PyAny>> {
+            let name = PyString::new(py, name).into_any();
+            let opts = options(py, opts)?.into_any();
+            let mut attrs = vec![
+                (intern!(py, "_rule"), &rule),
+                (intern!(py, "_ext"), &name),
+                (intern!(py, "_revision"), &zero_rev),
+                (intern!(py, "_options"), &opts),
+                (intern!(py, "_canon"), &opts),
+            ];
+            if let Some(std) = std {
+                attrs.push((intern!(py, "_std"), std));
+            }
+            self.object(cls, &attrs)
+        };
+        let matches = r
+            .matches
+            .iter()
+            .map(|m| ext(&self.match_cls, &m.name, r.options_of(m), None))
+            .collect::<PyResult<Vec<_>>>()?;
+        let target = ext(&self.target_cls, tname, topts, Some(&std))?;
+        let none = py.None().into_bound(py);
+        let fields = [
+            (intern!(py, "chain"), self.chain.clone()),
+            (intern!(py, "entry"), none.clone()),
+            (intern!(py, "_raw"), none),
+            (intern!(py, "_spec_cache"), spec_obj.clone()),
+            (intern!(py, "_counters"), counters),
+            (intern!(py, "_src"), addr(&r.src)),
+            (intern!(py, "_dst"), addr(&r.dst)),
+            (intern!(py, "_in"), iface(&r.in_interface)),
+            (intern!(py, "_out"), iface(&r.out_interface)),
+            (intern!(py, "_proto"), protocol),
+            (
+                intern!(py, "_frag"),
+                r.fragment.into_pyobject(py)?.into_any(),
+            ),
+            (
+                intern!(py, "_goto"),
+                goto.into_pyobject(py)?.to_owned().into_any(),
+            ),
+            (
+                intern!(py, "_matches"),
+                PyList::new(py, matches)?.into_any(),
+            ),
+            (intern!(py, "_target"), target),
+        ];
+        let dict = PyDict::new(py);
+        for (k, v) in fields {
+            dict.set_item(k, v)?;
+        }
+        // Rule has no `__setattr__` of its own; the plain attribute is its `__dict__`.
+        rule.setattr(intern!(py, "__dict__"), dict)?;
+        Ok(rule)
+    }
+}
+
+/// Every rule of a snapshot chain (`pairs`: `[[spec, counters]]`) as Rule objects of
+/// `classes = (Rule class, Match, Target)`, in the state `Rule._load` gives a lazily read rule:
+/// fields in python-iptables' read forms (see `decode_rule`), options canonical as read, a rule
+/// without `-j` having the target `""`.
 #[pyfunction]
-pub fn decode_rules<'py>(
+pub fn build_rules<'py>(
     py: Python<'py>,
-    specs: &Bound<'py, PyList>,
+    pairs: &Bound<'py, PyList>,
     nfproto: u8,
+    classes: (Bound<'py, PyAny>, Bound<'py, PyAny>, Bound<'py, PyAny>),
+    chain: Bound<'py, PyAny>,
+    is_standard: Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyList>> {
-    let v6 = nfproto == 10;
-    let decoded = specs
+    let (rule_cls, match_cls, target_cls) = classes;
+    let mut b = Builder {
+        py,
+        v6: nfproto == 10,
+        nfproto,
+        object_new: py.get_type::<PyAny>().getattr(intern!(py, "__new__"))?,
+        rule_cls,
+        match_cls,
+        target_cls,
+        chain,
+        is_standard,
+        standard: HashMap::new(),
+        zero: PyTuple::new(py, [0u8, 0u8])?.into_any(),
+    };
+    let rules = pairs
         .iter()
-        .map(|pair| {
-            let spec = pair.get_item(0)?;
-            let spec = spec.downcast::<PyString>()?.to_cow()?;
-            decode_one(py, &spec, v6)
-        })
+        .map(|pair| b.rule(&pair))
         .collect::<PyResult<Vec<_>>>()?;
-    PyList::new(py, decoded)
+    PyList::new(py, rules)
 }
 
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(decode_rules, m)?)?;
+    m.add_function(wrap_pyfunction!(build_rules, m)?)?;
     Ok(())
 }
