@@ -195,7 +195,7 @@ class _Extension:
         return None
 
     def __getattr__(self, attr):
-        if attr.startswith("__") or attr in ("_rule", "_ext", "_options", "_canon", "_revision"):
+        if attr.startswith("__") or attr in ("_rule", "_ext", "_options", "_canon", "_revision", "_std"):
             raise AttributeError(attr)
         return self.parameters.get(attr)
 
@@ -306,10 +306,10 @@ class Target(_Extension):
         """Verdicts, chain jumps and TRACE have no save routine in libxtables."""
         # Remembered with the name it was judged for: every read view asks, and names change.
         ext = self._ext
-        known = self.__dict__.get("_std")
+        known = getattr(self, "_std", None)
         if known is not None and known[0] == ext:
             return known[1]
-        known = self.__dict__["_std"] = (ext, is_standard(self._nfproto, ext))
+        known = self._std = (ext, is_standard(self._nfproto, ext))
         return known[1]
 
     @property
@@ -343,7 +343,7 @@ class Target(_Extension):
         return _Extension.get_all_parameters(self)
 
     def __getattr__(self, attr):
-        if attr.startswith("__") or attr in ("_rule", "_ext", "_options", "_canon", "_revision"):
+        if attr.startswith("__") or attr in ("_rule", "_ext", "_options", "_canon", "_revision", "_std"):
             raise AttributeError(attr)
         if self._is_standard:
             raise AttributeError(_NONE_DECODE)

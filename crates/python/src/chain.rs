@@ -7,7 +7,7 @@
 use pyo3::exceptions::PyValueError;
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyDict, PyList, PyString, PyTuple};
+use pyo3::types::{PyList, PyString, PyTuple};
 use pytables_core::rule::{self, NegRef, OptionRef, RuleRef, Token};
 use std::collections::HashMap;
 
@@ -54,6 +54,25 @@ fn opt_str<'py>(py: Python<'py>, s: Option<String>) -> Bound<'py, PyAny> {
     }
 }
 
+/// Sets attributes with the generic setter, as `object.__setattr__` does: not the class's own
+/// `__setattr__` (Match/Target turn names into options there). Attribute by attribute rather
+/// than a whole `__dict__`, so CPython keeps them in the object's inline values: no dict object
+/// per Rule, Match and Target for the cyclic GC to walk and free.
+fn set_attrs<'py>(
+    obj: &Bound<'py, PyAny>,
+    attrs: &[(&Bound<'py, PyString>, &Bound<'py, PyAny>)],
+) -> PyResult<()> {
+    for (k, v) in attrs {
+        // SAFETY: three live objects; the call borrows them.
+        let rc =
+            unsafe { pyo3::ffi::PyObject_GenericSetAttr(obj.as_ptr(), k.as_ptr(), v.as_ptr()) };
+        if rc != 0 {
+            return Err(PyErr::fetch(obj.py()));
+        }
+    }
+    Ok(())
+}
+
 /// The classes and values every object of one chain is built from.
 struct Builder<'py> {
     py: Python<'py>,
@@ -71,29 +90,14 @@ struct Builder<'py> {
 }
 
 impl<'py> Builder<'py> {
-    /// `object.__new__(cls)` with `attrs` as its `__dict__` (as `__dict__.update` would give).
+    /// `object.__new__(cls)` with `attrs` set.
     fn object(
         &self,
         cls: &Bound<'py, PyAny>,
         attrs: &[(&Bound<'py, PyString>, &Bound<'py, PyAny>)],
     ) -> PyResult<Bound<'py, PyAny>> {
         let obj = self.object_new.call1((cls,))?;
-        let dict = PyDict::new(self.py);
-        for (k, v) in attrs {
-            dict.set_item(k, v)?;
-        }
-        // The generic setter, not the class's `__setattr__` (Match/Target turn names into
-        // options there): exactly what `object.__setattr__(obj, "__dict__", dict)` does.
-        let rc = unsafe {
-            pyo3::ffi::PyObject_GenericSetAttr(
-                obj.as_ptr(),
-                intern!(self.py, "__dict__").as_ptr(),
-                dict.as_ptr(),
-            )
-        };
-        if rc != 0 {
-            return Err(PyErr::fetch(self.py));
-        }
+        set_attrs(&obj, attrs)?;
         Ok(obj)
     }
 
@@ -198,12 +202,8 @@ impl<'py> Builder<'py> {
             ),
             (intern!(py, "_target"), target),
         ];
-        let dict = PyDict::new(py);
-        for (k, v) in fields {
-            dict.set_item(k, v)?;
-        }
-        // Rule has no `__setattr__` of its own; the plain attribute is its `__dict__`.
-        rule.setattr(intern!(py, "__dict__"), dict)?;
+        let fields: Vec<_> = fields.iter().map(|(k, v)| (*k, v)).collect();
+        set_attrs(&rule, &fields)?;
         Ok(rule)
     }
 }
