@@ -8,7 +8,8 @@ and `zero_table`/`zero_all` work.
 import contextlib
 import gc
 
-from ._ext import Match, Target
+from . import _native
+from ._ext import Match, Target, is_standard
 from ._rule import Rule, Rule6
 from ._table import Chain, Policy, Table, Table6, commit_tables, is_table6_available, is_table_available
 from .errors import IPTCError
@@ -221,13 +222,26 @@ def dump_all(ipv6=False):
 def dump_table(table, ipv6=False):
     t = _iptc_gettable(table, ipv6)
     with _gc_paused():
-        return {c.name: [decode_iptc_rule(r, ipv6) for r in c.rules] for c in t.chains}
+        return {c.name: _dump(c, ipv6) for c in t.chains}
 
 
 def dump_chain(table, chain, ipv6=False):
-    rules = _iptc_getchain(table, chain, ipv6).rules
+    c = _iptc_getchain(table, chain, ipv6)
     with _gc_paused():
-        return [decode_iptc_rule(r, ipv6) for r in rules]
+        return _dump(c, ipv6)
+
+
+def _dump(chain, ipv6):
+    """`[decode_iptc_rule(r, ipv6) for r in chain.rules]`, built natively from the snapshot's
+    spec text; the few rules the native side is unsure about go through the Rule objects."""
+    data = chain.table._chain(chain.name)
+    if data is None:
+        return []
+    dicts = _native.dump_rules(data.rules, chain.table.nfproto, is_standard)
+    if None in dicts:
+        rules = chain.rules
+        dicts = [d if d is not None else decode_iptc_rule(r, ipv6) for d, r in zip(dicts, rules)]
+    return dicts
 
 
 @contextlib.contextmanager

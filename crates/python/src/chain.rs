@@ -73,6 +73,22 @@ fn set_attrs<'py>(
     Ok(())
 }
 
+/// A snapshot pair's counters as `Rule.counters` gives them: a tuple, `(0, 0)` for none.
+pub fn counters_of<'py>(
+    pair: &Bound<'py, PyAny>,
+    zero: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let counters = pair.get_item(1)?;
+    Ok(if counters.is_instance_of::<PyTuple>() {
+        counters
+    } else if counters.is_none() {
+        zero.clone()
+    } else {
+        let items = counters.try_iter()?.collect::<PyResult<Vec<_>>>()?;
+        PyTuple::new(pair.py(), items)?.into_any()
+    })
+}
+
 /// The classes and values every object of one chain is built from.
 struct Builder<'py> {
     py: Python<'py>,
@@ -136,14 +152,7 @@ impl<'py> Builder<'py> {
             None => intern!(py, "ip").clone().into_any(),
             Some(n) => PyString::new(py, &proto_form(n.inverted, n.value)).into_any(),
         };
-        let counters = pair.get_item(1)?;
-        let counters = if counters.is_instance_of::<PyTuple>() {
-            counters
-        } else if counters.is_none() {
-            self.zero.clone()
-        } else {
-            PyTuple::new(py, counters.try_iter()?.collect::<PyResult<Vec<_>>>()?)?.into_any()
-        };
+        let counters = counters_of(pair, &self.zero)?;
         let (tname, topts, goto): (&str, &[OptionRef<'_, Token<'_>>], bool) = match &r.target {
             Some((t, goto)) => (&t.name, r.options_of(t), *goto),
             None => ("", &[], false),

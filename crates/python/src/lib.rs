@@ -2,6 +2,7 @@
 //!
 //! - [`spec`]: rule-spec parsing and quoting handed to Python as plain tuples.
 //! - [`chain`]: a whole chain's rules decoded in one call (the fast read path).
+//! - [`dump`]: `easy.dump_chain`'s dicts straight from a chain's spec text.
 //! - [`canon`]: canonical options of a match or target (core model, else iptables itself).
 //! - [`conn`]: the connection to pytables-server (with autostart) and `serve()`, which runs the
 //!   server inside this process, so the wheel carries the server.
@@ -10,12 +11,14 @@ use pyo3::prelude::*;
 mod canon;
 mod chain;
 mod conn;
+mod dump;
 mod spec;
 
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     spec::register(m)?;
     chain::register(m)?;
+    dump::register(m)?;
     conn::register(m)?;
     canon::register(m)?;
     Ok(())
