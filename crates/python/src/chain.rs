@@ -17,9 +17,9 @@ use crate::spec::{iface_form, proto_form, v4_form, v6_form};
 /// part of a cycle, and CPython untracks such tuples itself, but only when a collection first
 /// looks at them: a 10,000-rule chain has ~50,000 of them, and every collection until then
 /// would walk them all (the GC was most of the cost of reading a big chain).
-pub fn untrack(tuple: &Bound<'_, PyTuple>) {
+pub fn untrack(obj: &Bound<'_, PyAny>) {
     // SAFETY: a live object; PyObject_GC_UnTrack checks that it is tracked first.
-    unsafe { pyo3::ffi::PyObject_GC_UnTrack(tuple.as_ptr().cast()) }
+    unsafe { pyo3::ffi::PyObject_GC_UnTrack(obj.as_ptr().cast()) }
 }
 
 /// `[(name, inverted, (unquoted args…))]`, as `decode_rule` gives options.
@@ -31,7 +31,7 @@ fn options<'py>(
         .iter()
         .map(|o| {
             let args = PyTuple::new(py, o.args.iter().map(|a| rule::unquote_cow(a.raw)))?;
-            untrack(&args);
+            untrack(args.as_any());
             let option = PyTuple::new(
                 py,
                 [
@@ -40,11 +40,15 @@ fn options<'py>(
                     args.into_any(),
                 ],
             )?;
-            untrack(&option);
+            untrack(option.as_any());
             Ok(option)
         })
         .collect::<PyResult<Vec<_>>>()?;
-    PyList::new(py, items)
+    let list = PyList::new(py, items)?;
+    // Options lists hold only untracked tuples and are never changed in place (Match and
+    // Target replace the whole list), so they can never close a cycle either.
+    untrack(list.as_any());
+    Ok(list)
 }
 
 fn opt_str<'py>(py: Python<'py>, s: Option<String>) -> Bound<'py, PyAny> {
