@@ -9,6 +9,7 @@ use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString, PyTuple};
 use pytables_core::rule::{self, NegRef, OptionRef, RuleRef, Token};
+use std::cell::RefCell;
 use std::collections::HashMap;
 
 use crate::spec::{iface_form, proto_form, v4_form, v6_form};
@@ -22,20 +23,59 @@ pub fn untrack(obj: &Bound<'_, PyAny>) {
     unsafe { pyo3::ffi::PyObject_GC_UnTrack(obj.as_ptr().cast()) }
 }
 
+/// One Python string per distinct short word of a chain (extension and option names, common
+/// values like `ACCEPT` or `NEW`): thousands of rules repeat a few dozen words, and every string
+/// made is one more object to allocate and free. Strings are immutable, so sharing is unseen.
+pub struct Words<'py> {
+    py: Python<'py>,
+    known: RefCell<HashMap<String, Bound<'py, PyString>>>,
+}
+
+impl<'py> Words<'py> {
+    const MAX_LEN: usize = 24;
+    const MAX_WORDS: usize = 8192;
+
+    pub fn new(py: Python<'py>) -> Self {
+        Words {
+            py,
+            known: RefCell::new(HashMap::new()),
+        }
+    }
+
+    pub fn get(&self, word: &str) -> Bound<'py, PyString> {
+        if word.len() > Self::MAX_LEN {
+            return PyString::new(self.py, word);
+        }
+        let mut known = self.known.borrow_mut();
+        if let Some(s) = known.get(word) {
+            return s.clone();
+        }
+        let s = PyString::new(self.py, word);
+        if known.len() < Self::MAX_WORDS {
+            known.insert(word.to_string(), s.clone());
+        }
+        s
+    }
+}
+
 /// `[(name, inverted, (unquoted args…))]`, as `decode_rule` gives options.
 fn options<'py>(
-    py: Python<'py>,
+    words: &Words<'py>,
     opts: &[OptionRef<'_, Token<'_>>],
 ) -> PyResult<Bound<'py, PyList>> {
+    let py = words.py;
     let items = opts
         .iter()
         .map(|o| {
-            let args = PyTuple::new(py, o.args.iter().map(|a| rule::unquote_cow(a.raw)))?;
+            let args = PyTuple::new(
+                py,
+                o.args.iter().map(|a| words.get(&rule::unquote_cow(a.raw))),
+            )?;
             untrack(args.as_any());
             let option = PyTuple::new(
                 py,
                 [
-                    PyString::new(py, o.name).into_any(),
+                    words.get(o.name).into_any(),
                     o.inverted.into_pyobject(py)?.to_owned().into_any(),
                     args.into_any(),
                 ],
@@ -49,13 +89,6 @@ fn options<'py>(
     // Target replace the whole list), so they can never close a cycle either.
     untrack(list.as_any());
     Ok(list)
-}
-
-fn opt_str<'py>(py: Python<'py>, s: Option<String>) -> Bound<'py, PyAny> {
-    match s {
-        Some(s) => PyString::new(py, &s).into_any(),
-        None => py.None().into_bound(py),
-    }
 }
 
 /// Sets attributes with the generic setter, as `object.__setattr__` does: not the class's own
@@ -105,8 +138,9 @@ struct Builder<'py> {
     chain: Bound<'py, PyAny>,
     /// `is_standard(nfproto, name)` of the Python side, asked once per target name.
     is_standard: Bound<'py, PyAny>,
-    standard: HashMap<String, Bound<'py, PyAny>>,
+    standard: RefCell<HashMap<String, Bound<'py, PyAny>>>,
     zero: Bound<'py, PyAny>,
+    words: Words<'py>,
 }
 
 impl<'py> Builder<'py> {
@@ -121,19 +155,21 @@ impl<'py> Builder<'py> {
         Ok(obj)
     }
 
-    fn standard(&mut self, name: &str) -> PyResult<Bound<'py, PyAny>> {
-        if let Some(known) = self.standard.get(name) {
+    fn standard(&self, name: &str) -> PyResult<Bound<'py, PyAny>> {
+        if let Some(known) = self.standard.borrow().get(name) {
             return Ok(known.clone());
         }
         let std = self.is_standard.call1((self.nfproto, name))?;
         let known =
             PyTuple::new(self.py, [PyString::new(self.py, name).into_any(), std])?.into_any();
-        self.standard.insert(name.to_string(), known.clone());
+        self.standard
+            .borrow_mut()
+            .insert(name.to_string(), known.clone());
         Ok(known)
     }
 
     /// One `[spec, counters]` pair of a snapshot chain as a Rule with its Matches and Target.
-    fn rule(&mut self, pair: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    fn rule(&self, pair: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
         let py = self.py;
         let spec_obj = pair.get_item(0)?;
         let spec = spec_obj.downcast::<PyString>()?.to_cow()?;
@@ -150,11 +186,14 @@ impl<'py> Builder<'py> {
                 (Some(n), true) => PyString::new(py, &v6_form(n.inverted, n.value)).into_any(),
             }
         };
-        let iface =
-            |i: &Option<NegRef<'_>>| opt_str(py, i.and_then(|n| iface_form(n.inverted, n.value)));
+        let words = &self.words;
+        let iface = |i: &Option<NegRef<'_>>| match i.and_then(|n| iface_form(n.inverted, n.value)) {
+            Some(s) => words.get(&s).into_any(),
+            None => py.None().into_bound(py),
+        };
         let protocol = match &r.protocol {
             None => intern!(py, "ip").clone().into_any(),
-            Some(n) => PyString::new(py, &proto_form(n.inverted, n.value)).into_any(),
+            Some(n) => words.get(&proto_form(n.inverted, n.value)).into_any(),
         };
         let counters = counters_of(pair, &self.zero)?;
         let (tname, topts, goto): (&str, &[OptionRef<'_, Token<'_>>], bool) = match &r.target {
@@ -169,8 +208,8 @@ impl<'py> Builder<'py> {
                    opts: &[OptionRef<'_, Token<'_>>],
                    std: Option<&Bound<'py, PyAny>>|
          -> PyResult<Bound<'py, PyAny>> {
-            let name = PyString::new(py, name).into_any();
-            let opts = options(py, opts)?.into_any();
+            let name = self.words.get(name).into_any();
+            let opts = options(&self.words, opts)?.into_any();
             let mut attrs = vec![
                 (intern!(py, "_rule"), &rule),
                 (intern!(py, "_ext"), &name),
@@ -235,7 +274,7 @@ pub fn build_rules<'py>(
     is_standard: Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyList>> {
     let (rule_cls, match_cls, target_cls) = classes;
-    let mut b = Builder {
+    let b = Builder {
         py,
         v6: nfproto == 10,
         nfproto,
@@ -245,8 +284,9 @@ pub fn build_rules<'py>(
         target_cls,
         chain,
         is_standard,
-        standard: HashMap::new(),
+        standard: RefCell::new(HashMap::new()),
         zero: PyTuple::new(py, [0u8, 0u8])?.into_any(),
+        words: Words::new(py),
     };
     let rules = pairs
         .iter()
