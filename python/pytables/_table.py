@@ -80,7 +80,7 @@ class Table:
     def _install(self, generation, chains):
         data = {}
         for name, policy, counters, rules in chains:
-            data[name] = _ChainData(policy, counters, [[spec, ctr] for spec, ctr in rules])
+            data[name] = _ChainData(policy, counters, rules)  # fresh [[spec, ctr]] lists, ours
         self._chains = data
         self._generation = generation
         self._pending = []

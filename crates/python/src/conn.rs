@@ -12,6 +12,7 @@ use std::time::{Duration, Instant};
 use pyo3::create_exception;
 use pyo3::exceptions::{PyException, PyValueError};
 use pyo3::prelude::*;
+use pyo3::types::{PyList, PyString, PyTuple};
 use pytables_client::{
     Client, ClientError, CommitReply, ConnectOptions, Op, ServerError, TableSnapshot, Transaction,
 };
@@ -32,13 +33,37 @@ create_exception!(
 
 /// (packets, bytes)
 type PyCounters = Option<(u64, u64)>;
-/// (name, policy, counters, [(spec, counters)])
-type PyChain = (
-    String,
-    Option<String>,
-    PyCounters,
-    Vec<(String, PyCounters)>,
-);
+/// (name, policy, counters, [[spec, counters]])
+type PyChain = (String, Option<String>, PyCounters, Rules);
+
+/// A chain's rules as the `[[spec, counters]]` lists the Python table keeps (and changes in
+/// place), made here rather than as tuples Python then copies into lists.
+struct Rules(Vec<(String, PyCounters)>);
+
+impl<'py> IntoPyObject<'py> for Rules {
+    type Target = PyList;
+    type Output = Bound<'py, PyList>;
+    type Error = PyErr;
+
+    fn into_pyobject(self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let rules = self
+            .0
+            .into_iter()
+            .map(|(spec, ctr)| {
+                let ctr = match ctr {
+                    Some((packets, bytes)) => {
+                        let t = PyTuple::new(py, [packets, bytes])?;
+                        crate::chain::untrack(t.as_any());
+                        t.into_any()
+                    }
+                    None => py.None().into_bound(py),
+                };
+                PyList::new(py, [PyString::new(py, &spec).into_any(), ctr])
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        PyList::new(py, rules)
+    }
+}
 /// (family, table, generation, chains)
 type PyTable = (String, String, u64, Vec<PyChain>);
 
@@ -80,11 +105,12 @@ fn table_tuples(t: &TableSnapshot) -> Result<Vec<PyChain>, String> {
         .chains
         .into_iter()
         .map(|c| {
-            let rules = c
-                .rules
-                .into_iter()
-                .map(|r| (r.spec, counters(r.counters)))
-                .collect();
+            let rules = Rules(
+                c.rules
+                    .into_iter()
+                    .map(|r| (r.spec, counters(r.counters)))
+                    .collect(),
+            );
             (c.name, c.policy, counters(c.counters), rules)
         })
         .collect())
