@@ -42,6 +42,10 @@ impl<'py> Words<'py> {
         }
     }
 
+    pub fn py(&self) -> Python<'py> {
+        self.py
+    }
+
     pub fn get(&self, word: &str) -> Bound<'py, PyString> {
         if word.len() > Self::MAX_LEN {
             return PyString::new(self.py, word);

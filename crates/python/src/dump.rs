@@ -11,24 +11,29 @@ use pyo3::types::{PyDict, PyList, PyString, PyTuple};
 use pytables_core::rule::{self, NegRef, OptionRef, RuleRef, Token};
 use std::collections::HashMap;
 
-use crate::chain::counters_of;
+use crate::chain::{counters_of, Words};
 use crate::spec::{iface_form, proto_form, v4_form, v6_form};
 
 /// `_clean(get_all_parameters())` of a match or target: one arg as a string, none as `""`,
 /// several as a list, `"!"` first when inverted.
-fn params<'py>(py: Python<'py>, opts: &[OptionRef<'_, Token<'_>>]) -> PyResult<Bound<'py, PyDict>> {
+fn params<'py>(
+    words: &Words<'py>,
+    opts: &[OptionRef<'_, Token<'_>>],
+) -> PyResult<Bound<'py, PyDict>> {
+    let py = words.py();
     let d = PyDict::new(py);
     for o in opts {
-        let mut args: Vec<String> = Vec::with_capacity(o.args.len() + 1);
-        if o.inverted {
-            args.push("!".to_string());
-        }
-        args.extend(o.args.iter().map(|a| rule::unquote_cow(a.raw).into_owned()));
-        let key = PyString::new(py, o.name);
-        match args.len() {
-            0 => d.set_item(key, intern!(py, ""))?,
-            1 => d.set_item(key, &args[0])?,
-            _ => d.set_item(key, PyList::new(py, args)?)?,
+        let key = words.get(o.name);
+        let arg = |a: &Token<'_>| words.get(&rule::unquote_cow(a.raw)).into_any();
+        match (o.inverted, o.args) {
+            (false, []) => d.set_item(key, intern!(py, ""))?,
+            (false, [one]) => d.set_item(key, arg(one))?,
+            (true, []) => d.set_item(key, intern!(py, "!"))?,
+            _ => {
+                let bang = o.inverted.then(|| intern!(py, "!").clone().into_any());
+                let items: Vec<_> = bang.into_iter().chain(o.args.iter().map(arg)).collect();
+                d.set_item(key, PyList::new(py, items)?)?
+            }
         }
     }
     Ok(d)
@@ -47,6 +52,7 @@ fn v4_prefix(form: &str) -> Option<String> {
 
 struct Dumper<'py> {
     py: Python<'py>,
+    words: Words<'py>,
     v6: bool,
     nfproto: u8,
     is_standard: Bound<'py, PyAny>,
@@ -64,7 +70,12 @@ impl<'py> Dumper<'py> {
         Ok(std)
     }
 
-    fn addr(&self, d: &Bound<'py, PyDict>, key: &str, a: &Option<NegRef<'_>>) -> PyResult<bool> {
+    fn addr(
+        &self,
+        d: &Bound<'py, PyDict>,
+        key: &Bound<'py, PyString>,
+        a: &Option<NegRef<'_>>,
+    ) -> PyResult<bool> {
         let Some(n) = a else { return Ok(true) };
         if self.v6 {
             let form = v6_form(n.inverted, n.value);
@@ -94,25 +105,27 @@ impl<'py> Dumper<'py> {
         let tokens = rule::tokenize(&spec).map_err(invalid)?;
         let r = RuleRef::parse(&spec, &tokens).map_err(invalid)?;
         let d = PyDict::new(py);
-        if !self.addr(&d, "src", &r.src)? || !self.addr(&d, "dst", &r.dst)? {
+        if !self.addr(&d, intern!(py, "src"), &r.src)?
+            || !self.addr(&d, intern!(py, "dst"), &r.dst)?
+        {
             return Ok(None);
         }
         if let Some(n) = &r.protocol {
             let form = proto_form(n.inverted, n.value);
             if form != "ip" {
-                d.set_item("protocol", form)?;
+                d.set_item(intern!(py, "protocol"), self.words.get(&form))?;
             }
         }
         for (key, i) in [
-            ("in-interface", &r.in_interface),
-            ("out-interface", &r.out_interface),
+            (intern!(py, "in-interface"), &r.in_interface),
+            (intern!(py, "out-interface"), &r.out_interface),
         ] {
             if let Some(form) = i.and_then(|n| iface_form(n.inverted, n.value)) {
-                d.set_item(key, form)?;
+                d.set_item(key, self.words.get(&form))?;
             }
         }
         if !self.v6 && r.fragment == Some(false) {
-            d.set_item("fragment", true)?;
+            d.set_item(intern!(py, "fragment"), true)?;
         }
         for m in &r.matches {
             let opts = r.options_of(m);
@@ -122,8 +135,9 @@ impl<'py> Dumper<'py> {
             } else {
                 &m.name
             };
-            let p = params(py, opts)?;
-            match d.get_item(name)? {
+            let p = params(&self.words, opts)?;
+            let name = self.words.get(name);
+            match d.get_item(&name)? {
                 None => d.set_item(name, p)?,
                 Some(prev) => {
                     if let Ok(list) = prev.downcast::<PyList>() {
@@ -140,18 +154,18 @@ impl<'py> Dumper<'py> {
                 let p = if self.standard(&t.name)? {
                     PyDict::new(py)
                 } else {
-                    params(py, r.options_of(t))?
+                    params(&self.words, r.options_of(t))?
                 };
                 if *goto {
                     let g = PyDict::new(py);
-                    g.set_item("goto", name)?;
-                    d.set_item("target", g)?;
+                    g.set_item(intern!(py, "goto"), self.words.get(name))?;
+                    d.set_item(intern!(py, "target"), g)?;
                 } else if !p.is_empty() {
                     let g = PyDict::new(py);
-                    g.set_item(name, p)?;
-                    d.set_item("target", g)?;
+                    g.set_item(self.words.get(name), p)?;
+                    d.set_item(intern!(py, "target"), g)?;
                 } else {
-                    d.set_item("target", name)?;
+                    d.set_item(intern!(py, "target"), self.words.get(name))?;
                 }
             }
         }
@@ -171,6 +185,7 @@ pub fn dump_rules<'py>(
 ) -> PyResult<Bound<'py, PyList>> {
     let mut dumper = Dumper {
         py,
+        words: Words::new(py),
         v6: nfproto == 10,
         nfproto,
         is_standard,
