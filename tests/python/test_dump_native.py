@@ -64,3 +64,34 @@ def test_dump_chain_ipv6_equals_decode_of_rule_objects(netns):
     assert native == _by_objects(pytables.Table6, "DUMP", True)
     assert native[1]["dst"] == "!2001:db8::1/128"
     assert easy.dump_table("filter", ipv6=True)["DUMP"] == native
+
+
+def _view(rule):
+    """Everything a program reads of a rule (read_rules.touch_rule's attributes)."""
+    target = rule.target
+    try:
+        target_params = target.parameters
+    except AttributeError as exc:
+        target_params = ("raises", str(exc))
+    return (
+        rule.src, rule.dst, rule.protocol, rule.in_interface, rule.out_interface,
+        rule.fragment if rule.nfproto == 2 else None, rule.counters, rule.chain,
+        [(m.name, m.parameters, m.get_all_parameters()) for m in rule.matches],
+        (target.name, target.goto, target_params, target.get_all_parameters()), rule._spec(),
+    )
+
+
+def test_chain_rules_built_natively_equal_the_lazily_decoded_ones(netns):
+    """`Chain.rules` builds all objects in one native call; a rule decoded on first use
+    (`_from_save`, one spec at a time) must read exactly the same."""
+    for table_cls, rules, v6 in ((pytables.Table, V4_RULES, False), (pytables.Table6, V6_RULES, True)):
+        _load(netns, rules, v6)
+        table = table_cls("filter")
+        table.refresh()
+        chain = pytables.Chain(table, "DUMP")
+        built = chain.rules
+        lazy = [table._rule_class._from_save(spec, tuple(ctr or (0, 0)), chain)
+                for spec, ctr in table._chain("DUMP").rules]
+        assert len(built) == len(rules)
+        assert [_view(r) for r in built] == [_view(r) for r in lazy]
+        assert built == lazy
