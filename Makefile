@@ -7,8 +7,6 @@ PY    := $(VENV)/bin/python
 PIP   := $(VENV)/bin/pip
 APT_PACKAGES := iptables iproute2 ipset
 PY_TOOLS := maturin pytest ruff
-# The crates whose rustdoc is a public API (built with warnings denied by `make lint`).
-DOC_CRATES := -p pytables-core -p pytables-client -p pytables-proto -p pytables-probe -p pytables-netns
 
 .PHONY: dev system-deps venv build lint test test-rust test-python demo bench clean
 
@@ -38,7 +36,7 @@ build: venv
 lint: venv
 	cargo fmt --all --check
 	cargo clippy --workspace --all-targets -- -D warnings
-	RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -q $(DOC_CRATES)
+	RUSTDOCFLAGS="-D warnings" cargo doc --no-deps -q --workspace
 	$(VENV)/bin/ruff check python tests bench demo
 
 test: dev lint test-rust test-python

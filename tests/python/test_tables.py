@@ -335,8 +335,6 @@ def test_easy_module(netns):
     assert netns.rules() == []
 
 
-@pytest.mark.xfail(BACKEND == "nft", strict=False,
-                   reason="pytables-server sends -Z for a built-in chain nf_tables has not created yet")
 def test_easy_zero_table_and_zero_all(netns):
     easy = iptc.easy
     easy.add_chain("filter", "Z")

@@ -6,6 +6,8 @@
 //! - [`canon`]: canonical options of a match or target (core model, else iptables itself).
 //! - [`conn`]: the connection to pytables-server (with autostart) and `serve()`, which runs the
 //!   server inside this process, so the wheel carries the server.
+// The module map above is for people reading the source; its links point at private modules.
+#![allow(rustdoc::private_intra_doc_links)]
 use pyo3::prelude::*;
 
 mod canon;

@@ -10,6 +10,8 @@
 //! [`run`] is the whole server; the `pytables-server` binary and the Python package
 //! (`pytables._native.serve`) both call it.
 
+// The module map above is for people reading the source; its links point at private modules.
+#![allow(rustdoc::private_intra_doc_links)]
 // ServerError is the wire error, sent once per request; boxing it buys nothing here.
 #![allow(clippy::result_large_err)]
 
