@@ -618,20 +618,7 @@ fn date_text(s: &str) -> Option<String> {
     }
     let y = decimal(parts[0], 2038).filter(|y| *y >= 1970)?;
     let m = decimal(parts[1], 12).filter(|m| *m >= 1)?;
-    let month_days = [
-        31,
-        if is_leap(y) { 29 } else { 28 },
-        31,
-        30,
-        31,
-        30,
-        31,
-        31,
-        30,
-        31,
-        30,
-        31,
-    ];
+    let month_days = month_days(y);
     // Out-of-range days are normalised by mktime: ask iptables.
     let day = decimal(parts[2], month_days[m as usize - 1]).filter(|d| *d >= 1)?;
     let t = match t {
@@ -652,6 +639,12 @@ fn date_text(s: &str) -> Option<String> {
     Some(format!("{y:04}-{m:02}-{day:02}T{}", daytime_text(t)))
 }
 
+/// Days in each month of year `y`.
+fn month_days(y: u64) -> [u64; 12] {
+    let feb = if is_leap(y) { 29 } else { 28 };
+    [31, feb, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
+}
+
 fn is_leap(y: u64) -> bool {
     y.is_multiple_of(4) && (!y.is_multiple_of(100) || y.is_multiple_of(400))
 }
@@ -659,20 +652,7 @@ fn is_leap(y: u64) -> bool {
 /// Days from 1970-01-01 to a date (proleptic Gregorian, year >= 1970).
 fn days_since_epoch(y: u64, m: u64, d: u64) -> u64 {
     let mut days: u64 = (1970..y).map(|y| if is_leap(y) { 366 } else { 365 }).sum();
-    let month_days = [
-        31,
-        if is_leap(y) { 29 } else { 28 },
-        31,
-        30,
-        31,
-        30,
-        31,
-        31,
-        30,
-        31,
-        30,
-        31,
-    ];
+    let month_days = month_days(y);
     days += month_days[..m as usize - 1].iter().sum::<u64>();
     days + d - 1
 }
