@@ -279,40 +279,41 @@ def batch_end(table=None, ipv6=False):
             t.autocommit = True
 
 
-def batch_add_chains(table, chains, ipv6=False, flush=True):
-    t = _iptc_gettable(table, ipv6)
+@contextlib.contextmanager
+def _batch(t):
+    """Autocommit off for the block, then back to what it was (even on error)."""
     was = t.autocommit
     t.autocommit = False
     try:
+        yield
+    finally:
+        t.autocommit = was
+
+
+def batch_add_chains(table, chains, ipv6=False, flush=True):
+    t = _iptc_gettable(table, ipv6)
+    with _batch(t):
         for chain in chains:
             if not t.is_chain(chain):
                 t.create_chain(chain)
             elif flush:
                 t.flush_entries(chain)
         t.commit()
-    finally:
-        t.autocommit = was
 
 
 def batch_delete_chains(table, chains, ipv6=False):
     t = _iptc_gettable(table, ipv6)
-    was = t.autocommit
-    t.autocommit = False
-    try:
+    with _batch(t):
         for chain in chains:
             if t.is_chain(chain):
                 t.flush_entries(chain)
                 t.delete_chain(chain)
         t.commit()
-    finally:
-        t.autocommit = was
 
 
 def batch_add_rules(table, batch_rules, ipv6=False):
     t = _iptc_gettable(table, ipv6)
-    was = t.autocommit
-    t.autocommit = False
-    try:
+    with _batch(t):
         for chain, rule_d, position in batch_rules:
             c = Chain(t, chain)
             rule = encode_iptc_rule(rule_d, ipv6)
@@ -323,25 +324,20 @@ def batch_add_rules(table, batch_rules, ipv6=False):
             else:
                 c.insert_rule(rule, len(c.rules) + position)
         t.commit()
-    finally:
-        t.autocommit = was
 
 
 def batch_delete_rules(table, batch_rules, ipv6=False, raise_exc=True):
     t = _iptc_gettable(table, ipv6)
-    was = t.autocommit
-    t.autocommit = False
-    try:
-        for chain, rule_d in batch_rules:
-            Chain(t, chain).delete_rule(encode_iptc_rule(rule_d, ipv6))
-        t.commit()
-    except Exception:
-        t._pending = []
-        t._stale = True
-        if raise_exc:
-            raise
-    finally:
-        t.autocommit = was
+    with _batch(t):
+        try:
+            for chain, rule_d in batch_rules:
+                Chain(t, chain).delete_rule(encode_iptc_rule(rule_d, ipv6))
+            t.commit()
+        except Exception:
+            t._pending = []
+            t._stale = True
+            if raise_exc:
+                raise
 
 
 # ----- rule dicts ----------------------------------------------------------------------------
