@@ -42,6 +42,25 @@ impl Netns {
         cmd
     }
 
+    /// Pids of the processes whose network namespace this is (`ip netns pids`).
+    pub fn pids(&self) -> io::Result<Vec<u32>> {
+        let out = run_checked(Command::new("ip").args(["netns", "pids", &self.name]))?;
+        Ok(out.split_whitespace().filter_map(|p| p.parse().ok()).collect())
+    }
+
+    /// Waits until no process runs inside the namespace any more (e.g. an `iptables-restore`
+    /// a killed server left behind, which finishes its batch on its own); false on timeout.
+    pub fn wait_idle(&self, timeout: std::time::Duration) -> bool {
+        let deadline = std::time::Instant::now() + timeout;
+        loop {
+            match self.pids() {
+                Ok(p) if p.is_empty() => return true,
+                _ if std::time::Instant::now() >= deadline => return false,
+                _ => std::thread::sleep(std::time::Duration::from_millis(10)),
+            }
+        }
+    }
+
     /// Runs a program inside the namespace and returns its output, whatever its exit status.
     pub fn run(&self, program: &str, args: &[&str]) -> io::Result<Output> {
         self.command(program)

@@ -58,6 +58,12 @@ fn kill_9_leaves_transactions_whole_and_restart_serves_the_kernel() {
         std::thread::sleep(Duration::from_millis(700));
         server.kill9();
         let acked: Vec<usize> = streams.into_iter().map(|h| h.join().unwrap()).collect();
+        // An iptables-restore the server had started reads its script from a file and
+        // finishes on its own; the kernel is settled only once it has exited.
+        assert!(
+            ns.wait_idle(Duration::from_secs(30)),
+            "{backend:?}: processes still running in the namespace"
+        );
         assert!(
             acked.iter().sum::<usize>() > 0,
             "nothing committed before the kill"
