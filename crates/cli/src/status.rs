@@ -54,8 +54,8 @@ fn format_status(s: &Status, recent: &[AuditEntry]) -> String {
     let _ = writeln!(o, "backend   {}", s.backend.name());
     let _ = writeln!(
         o,
-        "commits   {} committed, {} refused, {} iptables-restore runs, {} reloads, {} races",
-        s.committed, s.refused, s.restore_runs, s.reloads, s.races
+        "commits   {} committed, {} refused, {} iptables-restore runs, {} reloads, {} races, {} rules moved back",
+        s.committed, s.refused, s.restore_runs, s.reloads, s.races, s.moved_back
     );
     let _ = writeln!(
         o,

@@ -283,12 +283,60 @@ pub struct Applied {
     /// For DeleteRule: the spec of the state's rule that matched. `-D CHAIN <that spec>` is
     /// rendered rather than `-D CHAIN <index>`, so the line stays right even if positions moved.
     pub matched_spec: Option<String>,
+    /// For DeleteAt and Replace: the spec of the rule taken out, when it is the first rule of
+    /// the chain with that spec, so that `-D CHAIN <spec>` removes exactly it wherever it
+    /// has moved by then (see [`DeleteBy::Content`]).
+    pub removed_spec: Option<String>,
+    /// For Insert and Replace: where the new rule went, as neighbours rather than an index.
+    pub placement: Option<Placement>,
     /// Nothing to do (create_chain with exist_ok on an existing chain).
     pub noop: bool,
     /// The table after [`apply`] may differ from what the kernel will hold: a rule whose
     /// canonical form is not known (the client's text is stored as is), a delete iptables must
     /// match itself, or counters set. The caller then re-reads the table from the kernel.
     pub uncertain: bool,
+}
+
+/// Where a positioned rule belongs, told by its neighbours in the state it was checked
+/// against: the rule just before it and the rule just after it (None at either end). An
+/// index only means the same place while no one else changes the chain; neighbours still
+/// do afterwards.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Placement {
+    pub chain: String,
+    /// The rule's spec as the state stores it.
+    pub rule: String,
+    pub before: Option<String>,
+    pub after: Option<String>,
+}
+
+impl Placement {
+    fn of(c: &Chain, position: usize) -> Placement {
+        let spec = |i: usize| c.rules.get(i).map(|r| r.spec.clone());
+        Placement {
+            chain: c.name.clone(),
+            rule: c.rules[position].spec.clone(),
+            before: position.checked_sub(1).and_then(spec),
+            after: spec(position + 1),
+        }
+    }
+}
+
+/// The spec of rule `position` of `c` if no earlier rule has the same spec.
+fn first_of_its_spec(c: &Chain, position: usize) -> Option<String> {
+    let spec = &c.rules.get(position)?.spec;
+    (!c.rules[..position].iter().any(|r| &r.spec == spec)).then(|| spec.clone())
+}
+
+/// How [`render`] writes a delete at a position.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DeleteBy {
+    /// `-D CHAIN <n>`: exact while no one else can change the chain before the restore
+    /// commits (legacy, under the xtables lock).
+    Index,
+    /// `-D CHAIN <spec>` whenever [`Applied::removed_spec`] names the rule: nf_tables has no
+    /// lock, and an index moved by another program would delete someone else's rule.
+    Content,
 }
 
 /// Checks `op`'s preconditions against `table` and changes `table` as the kernel will.
@@ -448,6 +496,7 @@ pub fn apply(op: &Op, table: &mut Table, canon: &dyn Canon) -> Result<Applied, O
             check_index(&tname, c, *position, true)?;
             let r = stored(rule, &mut applied);
             c.rules.insert(*position, r);
+            applied.placement = Some(Placement::of(c, *position));
         }
         Op::Replace {
             chain,
@@ -459,8 +508,10 @@ pub fn apply(op: &Op, table: &mut Table, canon: &dyn Canon) -> Result<Applied, O
             let c = table.chain_mut(chain).ok_or_else(|| no_chain(chain))?;
             check_expect(family, &tname, c, *position, expect.as_ref(), canon)?;
             check_index(&tname, c, *position, false)?;
+            applied.removed_spec = first_of_its_spec(c, *position);
             let r = stored(rule, &mut applied);
             c.rules[*position] = r;
+            applied.placement = Some(Placement::of(c, *position));
         }
         Op::DeleteRule { chain, rule, .. } => {
             let c = table.chain_mut(chain).ok_or_else(|| no_chain(chain))?;
@@ -489,6 +540,7 @@ pub fn apply(op: &Op, table: &mut Table, canon: &dyn Canon) -> Result<Applied, O
             let c = table.chain_mut(chain).ok_or_else(|| no_chain(chain))?;
             check_expect(family, &tname, c, *position, expect.as_ref(), canon)?;
             check_index(&tname, c, *position, false)?;
+            applied.removed_spec = first_of_its_spec(c, *position);
             c.rules.remove(*position);
         }
         Op::Zero { chain: Some(c), .. } => {
@@ -502,7 +554,11 @@ pub fn apply(op: &Op, table: &mut Table, canon: &dyn Canon) -> Result<Applied, O
 
 /// The iptables-restore lines (inside the table's `*table … COMMIT` block) that perform `op`.
 /// `applied` is what [`apply`] returned for it. Positions are 1-based in iptables.
-pub fn render(op: &Op, applied: &Applied, out: &mut Vec<String>) {
+pub fn render(op: &Op, applied: &Applied, deletes: DeleteBy, out: &mut Vec<String>) {
+    let delete_at = |chain: &str, position: usize| match (deletes, &applied.removed_spec) {
+        (DeleteBy::Content, Some(spec)) => format!("-D {chain} {spec}"),
+        _ => format!("-D {chain} {}", position + 1),
+    };
     if applied.noop {
         return;
     }
@@ -544,7 +600,7 @@ pub fn render(op: &Op, applied: &Applied, out: &mut Vec<String>) {
             rule,
             ..
         } => {
-            out.push(format!("-D {chain} {}", position + 1));
+            out.push(delete_at(chain, *position));
             out.push(rule_line("-I", chain, Some(position + 1), rule));
         }
         Op::DeleteRule { chain, rule, .. } => {
@@ -553,7 +609,7 @@ pub fn render(op: &Op, applied: &Applied, out: &mut Vec<String>) {
         }
         Op::DeleteAt {
             chain, position, ..
-        } => out.push(format!("-D {chain} {}", position + 1)),
+        } => out.push(delete_at(chain, *position)),
         Op::Zero { chain: Some(c), .. } => out.push(format!("-Z {c}")),
         Op::Zero { chain: None, .. } => out.push("-Z".to_string()),
     }
@@ -844,11 +900,63 @@ mod tests {
         };
         let a = apply(&del, &mut t, &WhitespaceCanon).unwrap();
         let mut lines = vec![];
-        render(&del, &a, &mut lines);
+        render(&del, &a, DeleteBy::Index, &mut lines);
         assert_eq!(lines, ["-D INPUT -p tcp -j ACCEPT"]);
         assert!(matches!(
             apply(&del, &mut t, &WhitespaceCanon),
             Err(OpError::RuleNotFound { .. })
         ));
+    }
+    #[test]
+    fn positioned_ops_record_neighbours_and_deletable_specs() {
+        let mut t = filter();
+        for spec in [
+            "-s 10.0.0.1/32 -j DROP",
+            "-s 10.0.0.2/32 -j DROP",
+            "-s 10.0.0.1/32 -j DROP",
+        ] {
+            apply(&append("INPUT", spec), &mut t, &WhitespaceCanon).unwrap();
+        }
+        let ins = Op::Insert {
+            family: Family::V4,
+            table: "filter".into(),
+            chain: "INPUT".into(),
+            position: 1,
+            rule: rule("-j LOG"),
+            expect: None,
+        };
+        let a = apply(&ins, &mut t, &WhitespaceCanon).unwrap();
+        assert_eq!(
+            a.placement,
+            Some(Placement {
+                chain: "INPUT".into(),
+                rule: "-j LOG".into(),
+                before: Some("-s 10.0.0.1/32 -j DROP".into()),
+                after: Some("-s 10.0.0.2/32 -j DROP".into()),
+            })
+        );
+        // Rules now: .1, LOG, .2, .1 — the last .1 is not the first of its spec.
+        let del = |position| Op::DeleteAt {
+            family: Family::V4,
+            table: "filter".into(),
+            chain: "INPUT".into(),
+            position,
+            expect: None,
+        };
+        let mut lines = vec![];
+        let a = apply(&del(3), &mut t.clone(), &WhitespaceCanon).unwrap();
+        assert_eq!(a.removed_spec, None);
+        render(&del(3), &a, DeleteBy::Content, &mut lines);
+        let a = apply(&del(2), &mut t, &WhitespaceCanon).unwrap();
+        render(&del(2), &a, DeleteBy::Content, &mut lines);
+        render(&del(2), &a, DeleteBy::Index, &mut lines);
+        assert_eq!(
+            lines,
+            [
+                "-D INPUT 4",
+                "-D INPUT -s 10.0.0.2/32 -j DROP",
+                "-D INPUT 3"
+            ]
+        );
     }
 }

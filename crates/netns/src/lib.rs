@@ -45,7 +45,10 @@ impl Netns {
     /// Pids of the processes whose network namespace this is (`ip netns pids`).
     pub fn pids(&self) -> io::Result<Vec<u32>> {
         let out = run_checked(Command::new("ip").args(["netns", "pids", &self.name]))?;
-        Ok(out.split_whitespace().filter_map(|p| p.parse().ok()).collect())
+        Ok(out
+            .split_whitespace()
+            .filter_map(|p| p.parse().ok())
+            .collect())
     }
 
     /// Waits until no process runs inside the namespace any more (e.g. an `iptables-restore`

@@ -142,6 +142,10 @@ pub struct Status {
     /// check and its own restore (the generation moved by more than one). See PROTOCOL.md.
     #[serde(default)]
     pub races: u64,
+    /// nf_tables only: rules such a race had put next to the wrong neighbours, which the
+    /// server then moved back. See PROTOCOL.md.
+    #[serde(default)]
+    pub moved_back: u64,
     /// The connected clients, oldest connection first (the asker included). Absent in
     /// replies of servers before it was added.
     #[serde(default)]

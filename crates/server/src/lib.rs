@@ -24,6 +24,7 @@ pub mod fingerprint;
 pub mod listener;
 pub mod lock;
 pub mod order;
+pub mod placement;
 pub mod runner;
 mod savetext;
 pub mod session;

@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use pytables_core::ops::{self, Canon, Op, OpError, Transaction};
+use pytables_core::ops::{self, Canon, Op, OpError, Placement, Transaction};
 use pytables_core::{Backend, Family};
 use pytables_proto::{CommitReply, ServerError, Snapshot, Status, TableStatus};
 use tokio::sync::{mpsc, oneshot};
@@ -68,6 +68,8 @@ pub struct Stats {
     pub refused: u64,
     pub restore_runs: u64,
     pub races: u64,
+    /// Rules an nf_tables race put in the wrong place, moved back (see crate::placement).
+    pub moved_back: u64,
 }
 
 pub struct Writer {
@@ -215,6 +217,7 @@ impl Writer {
             restore_runs: self.stats.restore_runs,
             reloads: self.state.outside_changes,
             races: self.stats.races,
+            moved_back: self.stats.moved_back,
             // The sessions know who is connected; they fill this in.
             clients: Vec::new(),
         }
@@ -273,8 +276,9 @@ impl Writer {
             let mut uncertain = BTreeSet::new();
             for p in ready {
                 match self.simulate(&p.tx, &mut sim, &mut uncertain) {
-                    Ok(rendered) => {
+                    Ok((rendered, placements)) => {
                         plan.add(accepted.len(), rendered);
+                        plan.placements.extend(placements);
                         accepted.push(p);
                     }
                     Err(e) => self.refuse(p, e),
@@ -299,7 +303,11 @@ impl Writer {
             match self.apply(&plan, &touched) {
                 Ok(()) => {
                     let t3 = t0.elapsed();
-                    let installed = self.record_commit(&touched, sim, &uncertain, generation);
+                    let (installed, raced) =
+                        self.record_commit(&touched, sim, &uncertain, generation);
+                    if raced {
+                        self.move_back(&plan.placements);
+                    }
                     let t4 = t0.elapsed();
                     let n = accepted.len();
                     self.finish(accepted, &touched, &installed);
@@ -355,11 +363,12 @@ impl Writer {
         mut sim: BTreeMap<Key, pytables_core::Table>,
         uncertain: &BTreeSet<Key>,
         generation: Option<u32>,
-    ) -> BTreeSet<Key> {
+    ) -> (BTreeSet<Key>, bool) {
         let mut installed = BTreeSet::new();
         let backend = self.state.runner.backend;
         let mut exclusive = backend == Backend::Legacy;
         let mut nft_now = None;
+        let mut raced = false;
         for family in Family::ALL {
             let tables = touched
                 .iter()
@@ -374,6 +383,7 @@ impl Writer {
             } else {
                 // Someone else committed too, before or after our restore.
                 self.stats.races += 1;
+                raced = true;
                 debug!(from, to, "nf_tables changed around our commit");
             }
             self.state.advance_nft_generation(from, to);
@@ -392,7 +402,77 @@ impl Writer {
             self.state.install_computed(key, table, fingerprint);
             installed.insert(key.clone());
         }
-        installed
+        (installed, raced)
+    }
+
+    /// After an nf_tables race: re-reads the tables and moves every rule the batch placed
+    /// by position back between its neighbours if the race shifted it (see
+    /// crate::placement). The moves are one restore run; if that races too, check again.
+    fn move_back(&mut self, placements: &[(Key, Placement)]) {
+        let mut by_chain: BTreeMap<(&Key, &str), Vec<&Placement>> = BTreeMap::new();
+        for (key, p) in placements {
+            by_chain.entry((key, p.chain.as_str())).or_default().push(p);
+        }
+        for _ in 0..5 {
+            let mut scripts: BTreeMap<Family, String> = BTreeMap::new();
+            let mut moves = 0;
+            let mut blocks = 0u32;
+            let mut current: Option<&Key> = None;
+            for ((key, chain), wanted) in &by_chain {
+                if current != Some(*key) {
+                    if let Err(e) = self.state.refresh(key) {
+                        warn!(error = %e, "cannot re-read a table to check placements");
+                        return;
+                    }
+                    current = Some(*key);
+                }
+                let Some(c) = self.state.tables[*key].table.chain(chain) else {
+                    continue;
+                };
+                let mut rules = c.rules.clone();
+                let lines = crate::placement::repair_lines(chain, &mut rules, wanted);
+                if lines.is_empty() {
+                    continue;
+                }
+                moves += lines.len() as u64 / 2;
+                blocks += 1;
+                let script = scripts.entry(key.0).or_default();
+                script.push_str(&format!("*{}\n", key.1));
+                for l in lines {
+                    script.push_str(&l);
+                    script.push('\n');
+                }
+                script.push_str("COMMIT\n");
+            }
+            if moves == 0 {
+                return;
+            }
+            let from = self.nft_generation();
+            let mut failed = false;
+            for (family, script) in &scripts {
+                self.stats.restore_runs += 1;
+                if let Err(f) = self.state.runner.restore(*family, script, true) {
+                    // The chain moved again under us (a block fails whole): look again.
+                    debug!(error = %f.message, "moving misplaced rules back failed");
+                    failed = true;
+                }
+            }
+            if failed {
+                continue;
+            }
+            self.stats.moved_back += moves;
+            info!(
+                rules = moves,
+                "moved back rules an nf_tables race had misplaced"
+            );
+            let to = self.nft_generation();
+            match (from, to) {
+                // iptables-nft-restore commits each table block on its own.
+                (Some(f), Some(t)) if t == f.wrapping_add(blocks) => return,
+                _ => self.stats.races += 1,
+            }
+        }
+        warn!("rules may still be misplaced after five attempts to move them back");
     }
 
     /// Legacy: fingerprints of tables installed by record_commit, taken under the lock.
@@ -447,7 +527,12 @@ impl Writer {
         tx: &Transaction,
         sim: &mut BTreeMap<Key, pytables_core::Table>,
         uncertain: &mut BTreeSet<Key>,
-    ) -> Result<Vec<(Key, usize, Vec<String>)>, ServerError> {
+    ) -> Result<(Rendered, Vec<(Key, Placement)>), ServerError> {
+        let deletes = match self.state.runner.backend {
+            Backend::Legacy => ops::DeleteBy::Index,
+            Backend::Nft => ops::DeleteBy::Content,
+        };
+        let mut placements = Vec::new();
         let mut unsure = BTreeSet::new();
         let mut trial: BTreeMap<Key, pytables_core::Table> = BTreeMap::new();
         let mut rendered = Vec::new();
@@ -484,12 +569,15 @@ impl Writer {
                     lines.push(format!(":{c} {policy} [0:0]"));
                 }
             }
-            ops::render(op, &applied, &mut lines);
+            ops::render(op, &applied, deletes, &mut lines);
+            if let (Some(p), false) = (applied.placement, applied.uncertain) {
+                placements.push((key.clone(), p));
+            }
             rendered.push((key, i, lines));
         }
         sim.extend(trial);
         uncertain.extend(unsure);
-        Ok(rendered)
+        Ok((rendered, placements))
     }
 
     /// Runs the plan's scripts, IPv4 first. Err names the family whose run failed.
@@ -611,12 +699,17 @@ impl Writer {
     }
 }
 
+/// Restore lines per op of one transaction: (table, op index, lines).
+type Rendered = Vec<(Key, usize, Vec<String>)>;
+
 /// The restore scripts of one batch and, for each script line, the transaction and op it
 /// came from.
 #[derive(Default)]
 struct Plan {
     /// Per (family, table): lines with their origin, in batch order.
     blocks: BTreeMap<Key, Vec<(usize, usize, String)>>,
+    /// Where the batch's positioned rules belong, to check after an nf_tables race.
+    placements: Vec<(Key, Placement)>,
 }
 
 struct Script {
@@ -654,7 +747,7 @@ enum LineOrigin {
 }
 
 impl Plan {
-    fn add(&mut self, tx_index: usize, rendered: Vec<(Key, usize, Vec<String>)>) {
+    fn add(&mut self, tx_index: usize, rendered: Rendered) {
         for (key, op_index, lines) in rendered {
             let block = self.blocks.entry(key).or_default();
             block.extend(lines.into_iter().map(|l| (tx_index, op_index, l)));
