@@ -2,7 +2,9 @@
 //!
 //! - [`listener`]: the socket (abstract by default), refusing to start twice.
 //! - [`session`]: one connection — frames, authorization, audit; [`clients`]: who is connected.
-//! - [`writer`]: the single writer thread — state, group commit, rollback.
+//! - [`writer`]: the single writer thread — state, group commit, rollback; [`journal`]: the
+//!   note that lets a restarted server undo a batch its predecessor died in the middle of;
+//!   [`placement`]: rules an nf_tables race shifted, moved back.
 //! - [`state`] / [`order`] / [`runner`] / [`savetext`]: what the kernel holds (and in which
 //!   order iptables-save lists it) and the iptables binaries.
 //! - [`auth`] / [`audit`] / [`config`] / [`backend`]: policy, audit log, settings.
@@ -21,6 +23,7 @@ pub mod backend;
 pub mod clients;
 pub mod config;
 pub mod fingerprint;
+pub mod journal;
 pub mod listener;
 pub mod lock;
 pub mod order;
@@ -82,9 +85,13 @@ async fn serve(config: Config) -> Result<(), String> {
     // Bind first: a second server must fail before it does any work.
     let listener = listener::Listener::bind(&config)?;
     let runner = runner::Runner { backend };
-    let state = tokio::task::spawn_blocking(move || state::State::load(runner))
-        .await
-        .map_err(|e| e.to_string())??;
+    let journal = journal::Journal::open();
+    let (state, journal) = tokio::task::spawn_blocking(move || {
+        journal.recover(runner)?;
+        state::State::load(runner).map(|s| (s, journal))
+    })
+    .await
+    .map_err(|e| e.to_string())??;
     let audit = audit::Audit::new(config.audit_ring, config.audit_file.as_deref())?;
     let rules: usize = state.tables.values().map(|t| t.table.rule_count()).sum();
     info!(
@@ -97,7 +104,7 @@ async fn serve(config: Config) -> Result<(), String> {
     let (tx, rx) = mpsc::channel(4096);
     let writer = std::thread::Builder::new()
         .name("pytables-writer".into())
-        .spawn(move || writer::Writer::new(state).run(rx))
+        .spawn(move || writer::Writer::new(state, journal).run(rx))
         .map_err(|e| e.to_string())?;
     let shared = Arc::new(session::Shared {
         writer: tx.clone(),

@@ -248,13 +248,14 @@ fn nft_generation(runner: Runner) -> Option<u32> {
     }
 }
 
-/// Same chains, policies and rules, counters aside.
+/// Same chains, policies and rules, counters and the order of chains aside.
 pub fn same_rules(a: &Table, b: &Table) -> bool {
     a.chains.len() == b.chains.len()
-        && a.chains.iter().zip(&b.chains).all(|(x, y)| {
-            x.name == y.name
-                && x.policy == y.policy
-                && x.rules.len() == y.rules.len()
-                && x.rules.iter().zip(&y.rules).all(|(r, s)| r.spec == s.spec)
+        && a.chains.iter().all(|x| {
+            b.chain(&x.name).is_some_and(|y| {
+                x.policy == y.policy
+                    && x.rules.len() == y.rules.len()
+                    && x.rules.iter().zip(&y.rules).all(|(r, s)| r.spec == s.spec)
+            })
         })
 }

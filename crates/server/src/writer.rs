@@ -13,6 +13,7 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
 
 use crate::fingerprint::Fingerprint;
+use crate::journal::{self, Journal};
 use crate::state::{Key, State};
 
 /// Rule identity through `pytables_core::canon` (the normaliser): known forms only.
@@ -77,6 +78,7 @@ pub struct Writer {
     pub stats: Stats,
     pub started: std::time::Instant,
     canon: Box<dyn Canon + Send>,
+    journal: Journal,
 }
 
 /// A transaction waiting for its answer.
@@ -87,9 +89,10 @@ struct Pending {
 }
 
 impl Writer {
-    pub fn new(state: State) -> Writer {
+    pub fn new(state: State, journal: Journal) -> Writer {
         Writer {
             state,
+            journal,
             stats: Stats::default(),
             started: std::time::Instant::now(),
             canon: Box::new(CoreCanon),
@@ -299,9 +302,18 @@ impl Writer {
                 continue;
             }
             let t2 = t0.elapsed();
-            // 3. One restore run per family.
-            match self.apply(&plan, &touched) {
+            // 3. One restore run per family; a note first if that is more than one step.
+            let journaled = plan.steps() > 1;
+            if journaled {
+                let entries = self.journal_entries(&plan, &sim, &uncertain);
+                self.journal.write(entries);
+            }
+            let applied = self.apply(&plan, &touched);
+            match applied {
                 Ok(()) => {
+                    if journaled {
+                        self.journal.clear();
+                    }
                     let t3 = t0.elapsed();
                     let (installed, raced) =
                         self.record_commit(&touched, sim, &uncertain, generation);
@@ -325,6 +337,9 @@ impl Writer {
                 }
                 Err((family, failure)) => {
                     self.rollback(&plan, &touched, family, failure.line);
+                    if journaled {
+                        self.journal.clear();
+                    }
                     let culprit = plan.culprit(family, failure.line, &accepted);
                     match culprit {
                         Some((i, op_index)) => {
@@ -485,6 +500,28 @@ impl Writer {
                 }
             }
         }
+    }
+
+    /// What the journal needs to undo `plan` if the server dies half way through it.
+    fn journal_entries(
+        &mut self,
+        plan: &Plan,
+        sim: &BTreeMap<Key, pytables_core::Table>,
+        uncertain: &BTreeSet<Key>,
+    ) -> Vec<journal::Entry> {
+        plan.blocks
+            .iter()
+            .filter(|(_, lines)| !lines.is_empty())
+            .map(|(key, _)| journal::Entry {
+                family: key.0,
+                table: key.1.clone(),
+                before: self.state.text(key).unwrap_or_default().to_string(),
+                after: sim
+                    .get(key)
+                    .filter(|_| !uncertain.contains(key))
+                    .map(crate::savetext::print_block),
+            })
+            .collect()
     }
 
     /// The nf_tables generation now (None on legacy or if it cannot be read).
@@ -752,6 +789,11 @@ impl Plan {
             let block = self.blocks.entry(key).or_default();
             block.extend(lines.into_iter().map(|l| (tx_index, op_index, l)));
         }
+    }
+
+    /// Table blocks in the batch: iptables-restore commits each on its own.
+    fn steps(&self) -> usize {
+        self.blocks.values().filter(|l| !l.is_empty()).count()
     }
 
     fn script(&self, family: Family) -> Option<Script> {

@@ -101,3 +101,76 @@ fn kill_9_leaves_transactions_whole_and_restart_serves_the_kernel() {
         );
     }
 }
+
+/// Transaction `k` of the cross-family stream: one IPv4 and one IPv6 rule, in two restore
+/// runs (iptables-restore, then ip6tables-restore).
+fn both_families(k: usize) -> Transaction {
+    let rule = |family, spec: String| Op::Append {
+        family,
+        table: "filter".into(),
+        chain: "INPUT".into(),
+        rule: Rule {
+            spec,
+            counters: None,
+        },
+    };
+    Transaction {
+        ops: vec![
+            rule(
+                Family::V4,
+                format!("-s 10.7.{}.{}/32 -j ACCEPT", k / 256, k % 256),
+            ),
+            rule(Family::V6, format!("-s 2001:db8::{k:x}/128 -j ACCEPT")),
+        ],
+    }
+}
+
+#[test]
+fn kill_9_between_the_ipv4_and_ipv6_runs_leaves_no_half_transaction() {
+    if skip() {
+        return;
+    }
+    for backend in backends_under_test() {
+        // A few rounds: the kill has to land between the two runs of one transaction.
+        for round in 0..4 {
+            let ns = Netns::new("srv-crash6").unwrap();
+            let mut server = Server::start(&ns, backend, &[]);
+            let mut c = connect(&ns);
+            let stream = std::thread::spawn(move || {
+                let mut acked = 0;
+                for k in 0..100_000 {
+                    if c.commit(&both_families(k)).is_err() {
+                        break;
+                    }
+                    acked = k + 1;
+                }
+                acked
+            });
+            std::thread::sleep(Duration::from_millis(300 + 97 * round));
+            server.kill9();
+            let acked = stream.join().unwrap();
+            assert!(
+                ns.wait_idle(Duration::from_secs(30)),
+                "{backend:?}: processes still running in the namespace"
+            );
+            // The restarted server finishes or undoes what the dead one left half done.
+            let _server2 = Server::start(&ns, backend, &[]);
+            let v4 = chain_rules(&kernel(&ns, backend, Family::V4, "filter"), "INPUT");
+            let v6 = chain_rules(&kernel(&ns, backend, Family::V6, "filter"), "INPUT");
+            assert!(
+                v4.len() >= acked,
+                "{backend:?}: acknowledged lost: {acked} acked, {} in the kernel",
+                v4.len()
+            );
+            assert_eq!(
+                v4.len(),
+                v6.len(),
+                "{backend:?} round {round}: a transaction is in one family only ({acked} acked)"
+            );
+            eprintln!(
+                "{backend:?} round {round}: acked {acked}, in kernel {}",
+                v4.len()
+            );
+        }
+    }
+}
