@@ -7,6 +7,7 @@ what iptables-save prints for them — so values read back exactly as python-ipt
 """
 
 import re
+import weakref
 
 from . import _canon, _registry
 from .errors import XTablesError
@@ -73,13 +74,26 @@ class _Extension:
     _kind = None
 
     def __init__(self, rule, name, revision):
-        self._rule = rule
+        self._rref = rule
         self._ext = name
         self._revision = revision
         self._options = []
         self._canon = None  # canonical options, computed on demand
 
     # ----- state -----------------------------------------------------------------------------
+
+    # `_rref` is the rule, or for an extension read from the kernel a weak reference to it: the
+    # rule owns its extensions, so a strong one back would make every read rule a cycle only the
+    # cyclic GC frees (most of the cost of dropping a big chain). `Rule.__del__` turns the weak
+    # references strong when an extension outlives the program's last reference to its rule.
+    @property
+    def _rule(self):
+        ref = self._rref
+        return ref() if ref.__class__ is _WeakRef else ref
+
+    @_rule.setter
+    def _rule(self, rule):
+        self._rref = rule
 
     @property
     def _nfproto(self):
@@ -119,7 +133,7 @@ class _Extension:
 
     @rule.setter
     def rule(self, rule):
-        self._rule = rule
+        self._rref = rule
 
     @property
     def revision(self):
@@ -202,7 +216,7 @@ class _Extension:
         return None
 
     def __getattr__(self, attr):
-        if attr.startswith("__") or attr in ("_rule", "_ext", "_options", "_canon", "_revision", "_std"):
+        if attr.startswith("__") or attr in ("_rref", "_ext", "_options", "_canon", "_revision", "_std"):
             raise AttributeError(attr)
         return self.parameters.get(attr)
 
@@ -350,7 +364,7 @@ class Target(_Extension):
         return _Extension.get_all_parameters(self)
 
     def __getattr__(self, attr):
-        if attr.startswith("__") or attr in ("_rule", "_ext", "_options", "_canon", "_revision", "_std"):
+        if attr.startswith("__") or attr in ("_rref", "_ext", "_options", "_canon", "_revision", "_std"):
             raise AttributeError(attr)
         if self._is_standard:
             raise AttributeError(_NONE_DECODE)
@@ -383,6 +397,9 @@ class Target(_Extension):
         return "<Target %s %r>" % (self.name, self._options)
 
 
+_WeakRef = weakref.ref
+
+
 def is_standard(nfproto, name):
     """Whether a target of this name is libxtables' "standard" one (verdict or chain jump)."""
     return name in _VERDICTS or name == "TRACE" or not _registry.is_target(nfproto, name)
@@ -398,5 +415,5 @@ def _is_chain_anywhere(nfproto, name):
 def from_save(cls, rule, name, options):
     """An extension read from iptables-save: its options are canonical already."""
     ext = cls.__new__(cls)
-    ext.__dict__.update(_rule=rule, _ext=name, _revision=0, _options=options, _canon=options)
+    ext.__dict__.update(_rref=_WeakRef(rule), _ext=name, _revision=0, _options=options, _canon=options)
     return ext

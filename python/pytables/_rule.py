@@ -6,11 +6,13 @@ as an iptables-restore spec (`_spec()`), which is what goes to the server.
 """
 
 import operator
+import sys
 
 from . import _addr, _native, _registry
-from ._ext import Match, Target, from_save, is_standard
+from ._ext import Match, Target, _WeakRef, from_save, is_standard
 
 _UNSET = object()
+_getrefcount = sys.getrefcount
 # Property getters in C (no Python frame): reading every field of 10,000 rules is the hot path.
 _get = operator.attrgetter
 
@@ -82,6 +84,26 @@ class Rule:
 
     def _changed(self):
         self._spec_cache = None
+
+    def __del__(self):
+        # Extensions read from the kernel point back at their rule weakly (see `_Extension._rule`).
+        # If one is still referenced elsewhere, python-iptables' extension would keep its rule
+        # alive: make the back references strong, which keeps this rule (resurrected, then an
+        # ordinary cycle for the cyclic GC).
+        try:
+            if self._raw is not None:
+                return
+            # An unused extension's references: the rule's, the loop variable (for matches) and
+            # getrefcount's argument.
+            used = self._target is not None and _getrefcount(self._target) > 2
+            for m in self._matches:
+                used = used or _getrefcount(m) > 3
+            if used:
+                for e in (self._target, *self._matches):
+                    if e is not None and e._rref.__class__ is _WeakRef:
+                        e._rref = self
+        except AttributeError:
+            pass  # never initialised
 
     # ----- addresses, protocol, interfaces, fragment ---------------------------------------
 

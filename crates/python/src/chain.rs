@@ -7,7 +7,7 @@
 use pyo3::exceptions::PyValueError;
 use pyo3::intern;
 use pyo3::prelude::*;
-use pyo3::types::{PyList, PyString, PyTuple};
+use pyo3::types::{PyList, PyString, PyTuple, PyWeakrefReference};
 use pytables_core::rule::{self, NegRef, OptionRef, RuleRef, Token};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -206,6 +206,8 @@ impl<'py> Builder<'py> {
         };
         let std = self.standard(tname)?;
         let rule = self.object_new.call1((&self.rule_cls,))?;
+        // Extensions point back weakly: see `_Extension._rule` on the Python side.
+        let back = PyWeakrefReference::new(&rule)?.into_any();
         let zero_rev = 0u8.into_pyobject(py)?.into_any();
         let ext = |cls: &Bound<'py, PyAny>,
                    name: &str,
@@ -215,7 +217,7 @@ impl<'py> Builder<'py> {
             let name = self.words.get(name).into_any();
             let opts = options(&self.words, opts)?.into_any();
             let mut attrs = vec![
-                (intern!(py, "_rule"), &rule),
+                (intern!(py, "_rref"), &back),
                 (intern!(py, "_ext"), &name),
                 (intern!(py, "_revision"), &zero_rev),
                 (intern!(py, "_options"), &opts),

@@ -1,0 +1,105 @@
+"""Lifetimes of read-back Rule, Match and Target objects.
+
+A rule read from a chain owns its matches and target; they point back at it without keeping it
+alive (no reference cycle, so a dropped chain is freed at once, without the cyclic GC). An
+extension still used after its rule was dropped must behave exactly as python-iptables' does:
+it keeps its rule, and changes through it reach the rule.
+"""
+
+import gc
+import subprocess
+import weakref
+
+import pytables
+
+RULES = [
+    "-s 10.0.0.0/24 -p tcp -m tcp --dport 22 -m comment --comment first -j ACCEPT",
+    "-p udp -m udp --dport 53 -j LOG --log-prefix dns",
+    "-i eth0 -g OTHER",
+]
+
+
+def _load(netns, v6=False):
+    script = "*filter\n:OTHER - [0:0]\n:LIFE - [0:0]\n"
+    script += "".join("-A LIFE %s\n" % r for r in RULES) + "COMMIT\n"
+    subprocess.run([netns.binary("-restore", v6), "--noflush"], input=script, text=True, check=True)
+
+
+def _chain():
+    table = pytables.Table("filter")
+    table.refresh()
+    return pytables.Chain(table, "LIFE")
+
+
+def test_dropped_chain_is_freed_without_the_cyclic_gc(netns):
+    _load(netns)
+    chain = _chain()
+    paused = gc.isenabled()
+    gc.disable()
+    try:
+        rules = chain.rules
+        seen = []
+        for r in rules:  # every object a program can reach, created and touched
+            seen += [(m.name, m.parameters, m.rule is r) for m in r.matches]
+            seen.append((r.target.name, r.target.goto, r.target.rule is r))
+        assert len(seen) == 6 and all(s[-1] for s in seen)
+        refs = [weakref.ref(r) for r in rules]
+        refs += [weakref.ref(e) for r in rules for e in (r.target, *r.matches)]
+        del rules, r
+        assert [ref() for ref in refs] == [None] * len(refs)
+    finally:
+        if paused:
+            gc.enable()
+
+
+def test_extension_keeps_its_rule(netns):
+    _load(netns)
+    chain = _chain()
+    match = chain.rules[0].matches[1]
+    target = chain.rules[1].target
+    goto = chain.rules[2].target
+    gc.collect()
+    assert match.rule is not None and match.rule.matches[1] is match
+    assert match.rule.matches[0].rule is match.rule and match.rule.target.rule is match.rule
+    assert match.comment == "first"
+    assert target.rule.protocol == "udp" and target.log_prefix == "dns"
+    assert goto.rule.in_interface == "eth0" and goto.goto is True
+
+    # Changes through a kept extension reach its rule, as on python-iptables.
+    match.comment = "changed"
+    assert "--comment changed" in match.rule._spec()
+    target.log_prefix = "other"
+    assert "--log-prefix other" in target.rule._spec()
+
+
+def test_kept_match_list_keeps_rule(netns):
+    _load(netns)
+    matches = _chain().rules[0].matches
+    gc.collect()
+    assert [m.rule is matches[0].rule for m in matches] == [True, True]
+    rule = matches[0].rule
+    del matches
+    gc.collect()
+    assert rule.matches[0].dport == "22" and rule.target.name == "ACCEPT"
+
+
+def test_rule_changed_after_read_is_collected(netns):
+    _load(netns)
+    rule = _chain().rules[0]
+    rule.create_match("udp")  # a new match holds its rule strongly: an ordinary cycle
+    rule.target = pytables.Target(rule, "DROP")
+    ref = weakref.ref(rule)
+    assert [m.rule is rule for m in rule.matches] == [True, True, True]
+    del rule
+    gc.collect()
+    assert ref() is None
+
+
+def test_v6_extension_keeps_its_rule(netns):
+    script = "*filter\n:LIFE - [0:0]\n-A LIFE -s 2001:db8::/64 -p tcp -m tcp --dport 443 -j ACCEPT\nCOMMIT\n"
+    subprocess.run([netns.binary("-restore", True), "--noflush"], input=script, text=True, check=True)
+    table = pytables.Table6("filter")
+    table.refresh()
+    match = pytables.Chain(table, "LIFE").rules[0].matches[0]
+    gc.collect()
+    assert match.rule.src == "2001:db8::/64" and match.dport == "443"
