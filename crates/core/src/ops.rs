@@ -10,6 +10,9 @@ use thiserror::Error;
 
 use crate::model::{builtin_chains, Chain, Counters, Family, Rule, Table};
 
+mod undo;
+pub use undo::{revert, Undo};
+
 /// A list of operations applied all-or-nothing, possibly across tables and families.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Transaction {
@@ -291,6 +294,8 @@ pub struct Applied {
     pub placement: Option<Placement>,
     /// Nothing to do (create_chain with exist_ok on an existing chain).
     pub noop: bool,
+    /// How to take the op back out of the table ([`revert`]).
+    pub undo: Undo,
     /// The table after [`apply`] may differ from what the kernel will hold: a rule whose
     /// canonical form is not known (the client's text is stored as is), a delete iptables must
     /// match itself, or counters set. The caller then re-reads the table from the kernel.
@@ -391,6 +396,7 @@ pub fn apply(op: &Op, table: &mut Table, canon: &dyn Canon) -> Result<Applied, O
                 counters: None,
                 rules: Vec::new(),
             });
+            applied.undo = Undo::RemoveChain(chain.clone());
         }
         Op::DeleteChain { chain, .. } => {
             let c = table.chain(chain).ok_or_else(|| no_chain(chain))?;
@@ -414,7 +420,10 @@ pub fn apply(op: &Op, table: &mut Table, canon: &dyn Canon) -> Result<Applied, O
                     references: refs,
                 });
             }
-            table.chains.retain(|c| &c.name != chain);
+            let at = table.chains.iter().position(|c| &c.name == chain);
+            if let Some(at) = at {
+                applied.undo = Undo::PutChain(at, table.chains.remove(at));
+            }
         }
         Op::RenameChain {
             chain, new_name, ..
@@ -433,25 +442,41 @@ pub fn apply(op: &Op, table: &mut Table, canon: &dyn Canon) -> Result<Applied, O
                     chain: new_name.clone(),
                 });
             }
-            for c in &mut table.chains {
+            let mut retargeted = Vec::new();
+            for (ci, c) in table.chains.iter_mut().enumerate() {
                 if &c.name == chain {
                     c.name = new_name.clone();
                 }
-                for r in &mut c.rules {
+                for (ri, r) in c.rules.iter_mut().enumerate() {
                     if let Some(s) = retarget(&r.spec, chain, new_name) {
-                        r.spec = s;
+                        retargeted.push((ci, ri, std::mem::replace(&mut r.spec, s)));
                     }
                 }
             }
+            applied.undo = Undo::Rename {
+                from: chain.clone(),
+                to: new_name.clone(),
+                retargeted,
+            };
         }
         Op::Flush { chain: Some(c), .. } => {
-            table.chain_mut(c).ok_or_else(|| no_chain(c))?.rules.clear();
+            let rules = std::mem::take(&mut table.chain_mut(c).ok_or_else(|| no_chain(c))?.rules);
+            applied.undo = Undo::PutRules {
+                chain: c.clone(),
+                rules,
+            };
         }
         Op::Flush { chain: None, .. } => {
-            table.chains.retain(|c| c.is_builtin());
-            for c in &mut table.chains {
-                c.rules.clear();
-            }
+            let kept = table
+                .chains
+                .iter()
+                .filter(|c| c.is_builtin())
+                .map(|c| Chain {
+                    rules: Vec::new(),
+                    ..c.clone()
+                })
+                .collect();
+            applied.undo = Undo::PutChains(std::mem::replace(&mut table.chains, kept));
         }
         Op::SetPolicy {
             chain,
@@ -474,15 +499,19 @@ pub fn apply(op: &Op, table: &mut Table, canon: &dyn Canon) -> Result<Applied, O
                     policy: policy.clone(),
                 });
             }
-            c.policy = Some(policy.clone());
+            applied.undo = Undo::Policy {
+                chain: chain.clone(),
+                policy: c.policy.replace(policy.clone()),
+            };
         }
         Op::Append { chain, rule, .. } => {
             let r = stored(rule, &mut applied);
-            table
-                .chain_mut(chain)
-                .ok_or_else(|| no_chain(chain))?
-                .rules
-                .push(r);
+            let c = table.chain_mut(chain).ok_or_else(|| no_chain(chain))?;
+            c.rules.push(r);
+            applied.undo = Undo::Remove {
+                chain: chain.clone(),
+                position: c.rules.len() - 1,
+            };
         }
         Op::Insert {
             chain,
@@ -497,6 +526,10 @@ pub fn apply(op: &Op, table: &mut Table, canon: &dyn Canon) -> Result<Applied, O
             let r = stored(rule, &mut applied);
             c.rules.insert(*position, r);
             applied.placement = Some(Placement::of(c, *position));
+            applied.undo = Undo::Remove {
+                chain: chain.clone(),
+                position: *position,
+            };
         }
         Op::Replace {
             chain,
@@ -510,8 +543,13 @@ pub fn apply(op: &Op, table: &mut Table, canon: &dyn Canon) -> Result<Applied, O
             check_index(&tname, c, *position, false)?;
             applied.removed_spec = first_of_its_spec(c, *position);
             let r = stored(rule, &mut applied);
-            c.rules[*position] = r;
+            let old = std::mem::replace(&mut c.rules[*position], r);
             applied.placement = Some(Placement::of(c, *position));
+            applied.undo = Undo::Put {
+                chain: chain.clone(),
+                position: *position,
+                rule: old,
+            };
         }
         Op::DeleteRule { chain, rule, .. } => {
             let c = table.chain_mut(chain).ok_or_else(|| no_chain(chain))?;
@@ -520,7 +558,13 @@ pub fn apply(op: &Op, table: &mut Table, canon: &dyn Canon) -> Result<Applied, O
                 .unwrap_or_else(|| collapse(rule));
             match c.rules.iter().position(|r| r.spec == want) {
                 Some(i) => {
-                    applied.matched_spec = Some(c.rules.remove(i).spec);
+                    let old = c.rules.remove(i);
+                    applied.matched_spec = Some(old.spec.clone());
+                    applied.undo = Undo::Reinsert {
+                        chain: chain.clone(),
+                        position: i,
+                        rule: old,
+                    };
                 }
                 None => {
                     return Err(OpError::RuleNotFound {
@@ -541,13 +585,19 @@ pub fn apply(op: &Op, table: &mut Table, canon: &dyn Canon) -> Result<Applied, O
             check_expect(family, &tname, c, *position, expect.as_ref(), canon)?;
             check_index(&tname, c, *position, false)?;
             applied.removed_spec = first_of_its_spec(c, *position);
-            c.rules.remove(*position);
+            applied.undo = Undo::Reinsert {
+                chain: chain.clone(),
+                position: *position,
+                rule: c.rules.remove(*position),
+            };
         }
         Op::Zero { chain: Some(c), .. } => {
             let c = table.chain_mut(c).ok_or_else(|| no_chain(c))?;
-            zero_chain(c);
+            applied.undo = Undo::Counters(vec![zero_chain(c)]);
         }
-        Op::Zero { chain: None, .. } => table.chains.iter_mut().for_each(zero_chain),
+        Op::Zero { chain: None, .. } => {
+            applied.undo = Undo::Counters(table.chains.iter_mut().map(zero_chain).collect());
+        }
     }
     Ok(applied)
 }
@@ -644,14 +694,19 @@ fn rule_line(cmd: &str, chain: &str, pos: Option<usize>, rule: &Rule) -> String 
     s
 }
 
-fn zero_chain(c: &mut Chain) {
-    if c.counters.is_some() {
-        c.counters = Some(Counters::default());
-    }
-    for r in &mut c.rules {
-        if r.counters.is_some() {
-            r.counters = Some(Counters::default());
+/// Zeroes the chain's counters; returns what they were.
+fn zero_chain(c: &mut Chain) -> undo::ChainCounters {
+    let zero = |k: &mut Option<Counters>| {
+        let old = *k;
+        if k.is_some() {
+            *k = Some(Counters::default());
         }
+        old
+    };
+    undo::ChainCounters {
+        chain: c.name.clone(),
+        policy: zero(&mut c.counters),
+        rules: c.rules.iter_mut().map(|r| zero(&mut r.counters)).collect(),
     }
 }
 

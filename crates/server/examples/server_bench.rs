@@ -92,7 +92,10 @@ fn start(ns: &Netns, bin: &str, backend: Backend) -> Server {
     let child = ns
         .command(bin)
         .args(["--backend", backend.name()])
-        .env("PYTABLES_LOG", "warn")
+        .env(
+            "PYTABLES_LOG",
+            std::env::var("PYTABLES_BENCH_LOG").unwrap_or("warn".into()),
+        )
         .env_remove("PYTABLES_SOCKET")
         .env_remove("PYTABLES_BACKEND")
         .spawn()

@@ -120,35 +120,24 @@ impl State {
         Ok(changed)
     }
 
-    /// Installs a table the writer computed (its own committed change, known exactly) with the
-    /// kernel's fingerprint taken right after the commit.
+    /// Marks a table the writer changed in place as the kernel's (its own committed change,
+    /// known exactly), with the kernel's fingerprint taken right after the commit.
     pub fn install_computed(
         &mut self,
         key: &Key,
-        mut table: Table,
+        rules_changed: bool,
         fingerprint: Option<Fingerprint>,
     ) {
-        savetext::sort_chains(&mut table);
-        let changed = self
-            .tables
-            .get(key)
-            .is_none_or(|old| !same_rules(&old.table, &table));
-        let generation = match self.tables.get(key) {
-            Some(old) if !changed => old.generation,
-            _ => {
-                self.next_generation += 1;
-                self.next_generation
-            }
+        let Some(t) = self.tables.get_mut(key) else {
+            return;
         };
-        self.tables.insert(
-            key.clone(),
-            TableState {
-                table,
-                text: None,
-                generation,
-                fingerprint,
-            },
-        );
+        savetext::sort_chains(&mut t.table);
+        if rules_changed {
+            self.next_generation += 1;
+            t.generation = self.next_generation;
+        }
+        t.text = None;
+        t.fingerprint = fingerprint;
     }
 
     /// Forgets the fingerprint: the next refresh re-reads the table.

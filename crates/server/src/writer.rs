@@ -6,7 +6,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use pytables_core::ops::{self, Canon, Op, OpError, Placement, Transaction};
+use pytables_core::ops::{self, Canon, Op, OpError, Placement, Transaction, Undo};
 use pytables_core::{Backend, Family};
 use pytables_proto::{CommitReply, ServerError, Snapshot, Status, TableStatus};
 use tokio::sync::{mpsc, oneshot};
@@ -272,13 +272,13 @@ impl Writer {
             let t1 = t0.elapsed();
             // 2. Check each transaction against the state as the ones before it leave it.
             let mut plan = Plan::default();
-            // Tables as the accepted transactions leave them; filled lazily (a clone of a
-            // 10,000-rule table costs about a millisecond).
-            let mut sim: BTreeMap<Key, pytables_core::Table> = BTreeMap::new();
+            // The state's tables are changed in place, as the accepted transactions leave
+            // them, with what it takes to undo that (a copy of a 10,000-rule table would cost
+            // about a millisecond).
+            let mut changes = Changes::default();
             let mut accepted = Vec::new();
-            let mut uncertain = BTreeSet::new();
             for p in ready {
-                match self.simulate(&p.tx, &mut sim, &mut uncertain) {
+                match self.simulate(&p.tx, &mut changes) {
                     Ok((rendered, placements)) => {
                         plan.add(accepted.len(), rendered);
                         plan.placements.extend(placements);
@@ -298,6 +298,7 @@ impl Writer {
             {
                 nft_retries += 1;
                 debug!("nf_tables changed during the check; checking again");
+                self.undo(changes.undo);
                 pending = accepted;
                 continue;
             }
@@ -305,7 +306,7 @@ impl Writer {
             // 3. One restore run per family; a note first if that is more than one step.
             let journaled = plan.steps() > 1;
             if journaled {
-                let entries = self.journal_entries(&plan, &sim, &uncertain);
+                let entries = self.journal_entries(&plan, &changes);
                 self.journal.write(entries);
             }
             let applied = self.apply(&plan, &touched);
@@ -316,7 +317,7 @@ impl Writer {
                     }
                     let t3 = t0.elapsed();
                     let (installed, raced) =
-                        self.record_commit(&touched, sim, &uncertain, generation);
+                        self.record_commit(&touched, &changes, generation);
                     if raced {
                         self.move_back(&plan.placements);
                     }
@@ -336,6 +337,7 @@ impl Writer {
                     return;
                 }
                 Err((family, failure)) => {
+                    self.undo(changes.undo);
                     self.rollback(&plan, &touched, family, failure.line);
                     if journaled {
                         self.journal.clear();
@@ -375,8 +377,7 @@ impl Writer {
     fn record_commit(
         &mut self,
         touched: &BTreeSet<Key>,
-        mut sim: BTreeMap<Key, pytables_core::Table>,
-        uncertain: &BTreeSet<Key>,
+        changes: &Changes,
         generation: Option<u32>,
     ) -> (BTreeSet<Key>, bool) {
         let mut installed = BTreeSet::new();
@@ -404,17 +405,23 @@ impl Writer {
             self.state.advance_nft_generation(from, to);
         }
         for key in touched {
+            if exclusive && !changes.applied.contains(key) {
+                // Nothing of ours reached this table, and no one else's change either.
+                if let (Some(g), Some(t)) = (nft_now, self.state.tables.get_mut(key)) {
+                    t.fingerprint = Some(Fingerprint::NftGeneration(g));
+                }
+                installed.insert(key.clone());
+                continue;
+            }
             self.state.invalidate(key);
-            if !exclusive || uncertain.contains(key) {
+            if !exclusive || changes.uncertain.contains(key) {
                 continue; // finish() re-reads it
             }
-            let Some(table) = sim.remove(key) else {
-                continue;
-            };
             // Legacy fingerprints cost a copy of the whole table from the kernel: taken after
             // the replies are sent (see commit_group), while the xtables lock is still held.
             let fingerprint = nft_now.map(Fingerprint::NftGeneration);
-            self.state.install_computed(key, table, fingerprint);
+            let changed = changes.rules_changed.contains(key);
+            self.state.install_computed(key, changed, fingerprint);
             installed.insert(key.clone());
         }
         (installed, raced)
@@ -503,25 +510,44 @@ impl Writer {
     }
 
     /// What the journal needs to undo `plan` if the server dies half way through it.
-    fn journal_entries(
-        &mut self,
-        plan: &Plan,
-        sim: &BTreeMap<Key, pytables_core::Table>,
-        uncertain: &BTreeSet<Key>,
-    ) -> Vec<journal::Entry> {
+    fn journal_entries(&self, plan: &Plan, changes: &Changes) -> Vec<journal::Entry> {
         plan.blocks
             .iter()
             .filter(|(_, lines)| !lines.is_empty())
-            .map(|(key, _)| journal::Entry {
-                family: key.0,
-                table: key.1.clone(),
-                before: self.state.text(key).unwrap_or_default().to_string(),
-                after: sim
-                    .get(key)
-                    .filter(|_| !uncertain.contains(key))
-                    .map(crate::savetext::print_block),
+            .map(|(key, _)| {
+                let now = &self.state.tables[key];
+                // The save text still describes the table before the batch; when there is
+                // none, undo the batch on a copy.
+                let before = match &now.text {
+                    Some(text) => text.to_string(),
+                    None => {
+                        let mut t = now.table.clone();
+                        for (k, u) in changes.undo.iter().rev() {
+                            if k == key {
+                                ops::revert(&mut t, u.clone());
+                            }
+                        }
+                        crate::savetext::print_block(&t)
+                    }
+                };
+                journal::Entry {
+                    family: key.0,
+                    table: key.1.clone(),
+                    before,
+                    after: (!changes.uncertain.contains(key))
+                        .then(|| crate::savetext::print_block(&now.table)),
+                }
             })
             .collect()
+    }
+
+    /// Takes changes made by [`Writer::simulate`] back out of the state's tables.
+    fn undo(&mut self, undo: Vec<(Key, Undo)>) {
+        for (key, u) in undo.into_iter().rev() {
+            if let Some(t) = self.state.tables.get_mut(&key) {
+                ops::revert(&mut t.table, u);
+            }
+        }
     }
 
     /// The nf_tables generation now (None on legacy or if it cannot be read).
@@ -557,13 +583,12 @@ impl Writer {
         Ok(keys)
     }
 
-    /// Applies `tx` to a copy of the touched tables; on success writes the copy back and returns
-    /// the restore lines of each op.
+    /// Applies `tx` to the state's tables in place, recording in `changes` how to undo it,
+    /// and returns the restore lines of each op. A transaction that fails is undone at once.
     fn simulate(
-        &self,
+        &mut self,
         tx: &Transaction,
-        sim: &mut BTreeMap<Key, pytables_core::Table>,
-        uncertain: &mut BTreeSet<Key>,
+        changes: &mut Changes,
     ) -> Result<(Rendered, Vec<(Key, Placement)>), ServerError> {
         let deletes = match self.state.runner.backend {
             Backend::Legacy => ops::DeleteBy::Index,
@@ -571,15 +596,19 @@ impl Writer {
         };
         let mut placements = Vec::new();
         let mut unsure = BTreeSet::new();
-        let mut trial: BTreeMap<Key, pytables_core::Table> = BTreeMap::new();
+        let mut applied_to = BTreeSet::new();
+        let mut rules_changed = BTreeSet::new();
+        let mut undo = Vec::new();
         let mut rendered = Vec::new();
         for (i, op) in tx.ops.iter().enumerate() {
             let key = (op.family(), op.table().to_string());
-            let table = trial.entry(key.clone()).or_insert_with(|| {
-                sim.get(&key)
-                    .unwrap_or(&self.state.tables[&key].table)
-                    .clone()
-            });
+            // prepare() loaded every table the transaction names.
+            let table = &mut self
+                .state
+                .tables
+                .get_mut(&key)
+                .expect("table loaded by prepare")
+                .table;
             let applied = match ops::apply(op, table, self.canon.as_ref()) {
                 Ok(a) => a,
                 // The spec may be written differently from iptables-save's form; let
@@ -590,10 +619,19 @@ impl Writer {
                         ..ops::Applied::default()
                     }
                 }
-                Err(error) => return Err(ServerError::Precondition { op_index: i, error }),
+                Err(error) => {
+                    self.undo(undo);
+                    return Err(ServerError::Precondition { op_index: i, error });
+                }
             };
             if applied.uncertain {
                 unsure.insert(key.clone());
+            }
+            if !applied.noop {
+                applied_to.insert(key.clone());
+                if !matches!(op, Op::Zero { .. }) {
+                    rules_changed.insert(key.clone());
+                }
             }
             let mut lines = Vec::new();
             // iptables-nft creates built-in chains on first use, and `-Z CHAIN` on one not
@@ -610,10 +648,13 @@ impl Writer {
             if let (Some(p), false) = (applied.placement, applied.uncertain) {
                 placements.push((key.clone(), p));
             }
+            undo.push((key.clone(), applied.undo));
             rendered.push((key, i, lines));
         }
-        sim.extend(trial);
-        uncertain.extend(unsure);
+        changes.undo.extend(undo);
+        changes.uncertain.extend(unsure);
+        changes.applied.extend(applied_to);
+        changes.rules_changed.extend(rules_changed);
         Ok((rendered, placements))
     }
 
@@ -734,6 +775,19 @@ impl Writer {
             }));
         }
     }
+}
+
+/// What a batch's accepted transactions did to the state's tables.
+#[derive(Default)]
+struct Changes {
+    /// How to undo each op, in the order they were applied.
+    undo: Vec<(Key, Undo)>,
+    /// Tables an op changed.
+    applied: BTreeSet<Key>,
+    /// Tables whose chains, policies or rules changed (not only counters).
+    rules_changed: BTreeSet<Key>,
+    /// Tables whose computed state may differ from the kernel's (see `ops::Applied`).
+    uncertain: BTreeSet<Key>,
 }
 
 /// Restore lines per op of one transaction: (table, op index, lines).
