@@ -317,7 +317,7 @@ impl Writer {
                     }
                     let t3 = t0.elapsed();
                     let (installed, raced) =
-                        self.record_commit(&touched, &changes, generation);
+                        self.record_commit(&touched, &changes, generation, plan.steps());
                     if raced {
                         self.move_back(&plan.placements);
                     }
@@ -379,6 +379,7 @@ impl Writer {
         touched: &BTreeSet<Key>,
         changes: &Changes,
         generation: Option<u32>,
+        steps: usize,
     ) -> (BTreeSet<Key>, bool) {
         let mut installed = BTreeSet::new();
         let backend = self.state.runner.backend;
@@ -393,7 +394,8 @@ impl Writer {
             self.state.order.committing(family, tables);
         }
         if let (Some(from), Some(to)) = (generation, self.nft_generation()) {
-            if to == from.wrapping_add(1) {
+            // iptables-nft-restore commits each table block as one nf_tables transaction.
+            if to == from.wrapping_add(steps as u32) {
                 exclusive = true;
                 nft_now = Some(to);
             } else {
