@@ -1,0 +1,8 @@
+# xfail: easy.batch_delete_rules that raises partway leaves autocommit False in python-iptables; pytables restores True
+import iptc
+from _observe import attempt, obs
+from iptc import easy
+
+easy.add_chain("filter", "B")
+attempt("delete missing", lambda: easy.batch_delete_rules("filter", [("B", {"target": "QUEUE"})]))
+obs("autocommit", iptc.Table("filter").autocommit)

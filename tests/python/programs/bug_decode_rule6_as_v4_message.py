@@ -1,0 +1,8 @@
+# xfail: easy.decode_iptc_rule(Rule6) without ipv6=True: AttributeError text differs ('Rule6' object has no attribute 'fragment' vs 'ip6t_entry' object has no attribute 'ip')
+import iptc
+from _observe import attempt
+from iptc import easy
+
+r6 = easy.encode_iptc_rule({"src": "2001:db8::1/128", "target": "ACCEPT"}, ipv6=True)
+attempt("decode", lambda: easy.decode_iptc_rule(r6))
+attempt("fragment", lambda: iptc.Rule6().fragment)

@@ -1,0 +1,5 @@
+# xfail: udp dport "!!80" raises ValueError in pytables; python-iptables raises XTablesError (udp is an x6 extension)
+import iptc
+from _observe import attempt
+
+attempt("udp", lambda: iptc.Rule().create_match("udp").set_parameter("dport", "!!80"))

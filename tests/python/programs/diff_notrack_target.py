@@ -1,0 +1,9 @@
+# xfail: undocumented: NOTRACK reaches the kernel as -j CT (no --notrack: tracking stays on) from python-iptables, as -j NOTRACK from pytables
+import iptc
+from _observe import attempt, chain_view
+
+r = iptc.Rule()
+r.create_target("NOTRACK")
+chain = iptc.Chain(iptc.Table(iptc.Table.RAW), "PREROUTING")
+chain.append_rule(r)
+attempt("chain", lambda: chain_view(chain))

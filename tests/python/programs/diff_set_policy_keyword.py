@@ -1,0 +1,7 @@
+# xfail: undocumented: Table.set_policy(..., counters=(1, 2)) raises TypeError in python-iptables (autocommit wrapper takes positional arguments only); pytables accepts it
+import iptc
+from _observe import attempt
+
+table = iptc.Table(iptc.Table.FILTER)
+attempt("kw", lambda: table.set_policy("INPUT", "DROP", counters=(1, 2)))
+attempt("policy", lambda: table.get_policy("INPUT"))

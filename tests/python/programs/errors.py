@@ -1,0 +1,46 @@
+# Errors a program sees: unknown extensions, bad values, missing chains, refused rules (autocommit off).
+import iptc
+from _observe import attempt, chain_view, obs
+
+table = iptc.Table(iptc.Table.FILTER)
+chain = table.create_chain("ER")
+r = iptc.Rule()
+attempt("unknown match", lambda: r.create_match("nosuch"))
+attempt("unknown target", lambda: r.create_target("NOSUCH"))
+attempt("uppercase match", lambda: r.create_match("TCP"))
+attempt("lowercase target", lambda: r.create_target("drop"))
+obs("rule unchanged", r)
+r.protocol = "tcp"
+m = r.create_match("tcp")
+attempt("bad port", lambda: setattr(m, "dport", "70000"))
+attempt("unknown option", lambda: setattr(m, "nope", "1"))
+obs("match after errors", m.parameters)
+mp = r.create_match("multiport")
+attempt("multiport too many", lambda: setattr(mp, "dports", ",".join(str(i) for i in range(1, 20))))
+attempt("limit bad", lambda: setattr(iptc.Rule().create_match("limit"), "limit", "1/fortnight"))
+attempt("mark bad", lambda: setattr(iptc.Rule().create_match("mark"), "mark", "0xzz"))
+attempt("iprange bad", lambda: setattr(iptc.Rule().create_match("iprange"), "src_range", "1.2.3.4-"))
+attempt("conntrack bad proto", lambda: setattr(iptc.Rule().create_match("conntrack"), "ctproto", "nosuchproto"))
+attempt("time bad", lambda: setattr(iptc.Rule().create_match("time"), "timestart", "25:00"))
+attempt("LOG prefix too long", lambda: setattr(iptc.Rule().create_target("LOG"), "log_prefix", "x" * 40))
+attempt("TOS bad", lambda: setattr(iptc.Rule().create_target("TOS"), "set_tos", "nonsense"))
+ok = iptc.Rule()
+ok.create_target("ACCEPT")
+missing = iptc.Chain(table, "NOPE")
+attempt("append missing", lambda: missing.append_rule(ok))
+attempt("flush missing", lambda: missing.flush())
+attempt("zero missing", lambda: missing.zero_counters())
+attempt("delete chain missing", lambda: missing.delete())
+attempt("rename missing", lambda: missing.rename("X"))
+attempt("delete missing rule", lambda: chain.delete_rule(ok))
+attempt("policy missing", lambda: missing.set_policy("DROP"))
+# with autocommit off, a refused rule shows at commit time
+t = iptc.Table(iptc.Table.FILTER, False)
+bad = iptc.Rule()
+bad.create_match("tcp").dport = "22"
+bad.create_target("ACCEPT")
+iptc.Chain(t, "ER").append_rule(bad)
+attempt("commit tcp without -p", lambda: t.commit())
+t.refresh()
+t.autocommit = True
+obs("after", chain_view(iptc.Chain(t, "ER")))

@@ -1,0 +1,37 @@
+# Table methods, the *_entry calls, Rule.tables, module constants, flush of cross-jumping chains.
+import iptc
+from _observe import attempt, chain_view, obs, table_view
+
+table = iptc.Table(iptc.Table.FILTER)
+obs("constants", [iptc.Table.FILTER, iptc.Table.MANGLE, iptc.Table.RAW, iptc.Table.NAT, iptc.Table.SECURITY])
+obs("name", [table.name, table.autocommit])
+a = table.create_chain("XA")
+b = table.create_chain("XB")
+ra = iptc.Rule()
+ra.create_target("XB")
+a.append_rule(ra)
+rb = iptc.Rule()
+rb.create_target("XA")
+rb.protocol = "udp"
+b.append_rule(rb)
+obs("jumps", table_view(table))
+table.flush()
+obs("after flush", table_view(table))
+x = table.create_chain("XC")
+r = iptc.Rule()
+r.create_target("ACCEPT")
+x.append_rule(r)
+r2 = iptc.Rule()
+r2.create_target("DROP")
+obs("entries", chain_view(x))
+obs("create_rule", [type(table.create_rule()).__name__, type(iptc.Table6("filter").create_rule()).__name__])
+obs("rule tables", sorted(t.name for t in iptc.Rule().tables))
+obs("is_table_available", [iptc.is_table_available(n) for n in iptc.Table.ALL])
+obs("nfproto", [iptc.Rule().nfproto, iptc.Rule6().nfproto])
+obs("fresh rule chain", iptc.Rule().chain)
+obs("read rule chain", x.rules[0].chain.name if x.rules[0].chain is not None else None)
+obs("all", [iptc.Table.ALL, iptc.Table6.ALL])
+attempt("close then refresh", lambda: (table.close(), table.refresh(), [c.name for c in table.chains])[2])
+obs("xtables_version", iptc.xtables.xtables_version)
+obs("errors same", [iptc.ip4tc.IPTCError is iptc.IPTCError, iptc.xtables.XTablesError is iptc.XTablesError,
+                    iptc.errors.XTablesError is iptc.XTablesError])
