@@ -283,9 +283,11 @@ pub fn collapse(spec: &str) -> String {
 /// What [`apply`] decided that [`render`] needs.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Applied {
-    /// For DeleteRule: the spec of the state's rule that matched. `-D CHAIN <that spec>` is
-    /// rendered rather than `-D CHAIN <index>`, so the line stays right even if positions moved.
+    /// For DeleteRule: the spec of the state's rule that matched, and its index. With
+    /// [`DeleteBy::Content`] `-D CHAIN <that spec>` is rendered, so the line stays right even
+    /// if positions moved.
     pub matched_spec: Option<String>,
+    pub matched_at: Option<usize>,
     /// For DeleteAt and Replace: the spec of the rule taken out, when it is the first rule of
     /// the chain with that spec, so that `-D CHAIN <spec>` removes exactly it wherever it
     /// has moved by then (see [`DeleteBy::Content`]).
@@ -333,14 +335,16 @@ fn first_of_its_spec(c: &Chain, position: usize) -> Option<String> {
     (!c.rules[..position].iter().any(|r| &r.spec == spec)).then(|| spec.clone())
 }
 
-/// How [`render`] writes a delete at a position.
+/// How [`render`] writes the delete of a rule the state holds.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DeleteBy {
     /// `-D CHAIN <n>`: exact while no one else can change the chain before the restore
-    /// commits (legacy, under the xtables lock).
+    /// commits (legacy, under the xtables lock). Also the only way for rules iptables cannot
+    /// find by their own saved spec (`recent`, `connlimit`, `conntrack --ctorigdst` in 1.8.9).
     Index,
-    /// `-D CHAIN <spec>` whenever [`Applied::removed_spec`] names the rule: nf_tables has no
-    /// lock, and an index moved by another program would delete someone else's rule.
+    /// `-D CHAIN <spec>` whenever the state names the rule ([`Applied::removed_spec`],
+    /// [`Applied::matched_spec`]): nf_tables has no lock, and an index moved by another
+    /// program would delete someone else's rule.
     Content,
 }
 
@@ -560,6 +564,7 @@ pub fn apply(op: &Op, table: &mut Table, canon: &dyn Canon) -> Result<Applied, O
                 Some(i) => {
                     let old = c.rules.remove(i);
                     applied.matched_spec = Some(old.spec.clone());
+                    applied.matched_at = Some(i);
                     applied.undo = Undo::Reinsert {
                         chain: chain.clone(),
                         position: i,
@@ -653,10 +658,13 @@ pub fn render(op: &Op, applied: &Applied, deletes: DeleteBy, out: &mut Vec<Strin
             out.push(delete_at(chain, *position));
             out.push(rule_line("-I", chain, Some(position + 1), rule));
         }
-        Op::DeleteRule { chain, rule, .. } => {
-            let spec = applied.matched_spec.as_deref().unwrap_or(rule);
-            out.push(format!("-D {chain} {spec}"));
-        }
+        Op::DeleteRule { chain, rule, .. } => match (deletes, applied.matched_at) {
+            (DeleteBy::Index, Some(i)) => out.push(format!("-D {chain} {}", i + 1)),
+            _ => {
+                let spec = applied.matched_spec.as_deref().unwrap_or(rule);
+                out.push(format!("-D {chain} {spec}"));
+            }
+        },
         Op::DeleteAt {
             chain, position, ..
         } => out.push(delete_at(chain, *position)),
@@ -955,8 +963,9 @@ mod tests {
         };
         let a = apply(&del, &mut t, &WhitespaceCanon).unwrap();
         let mut lines = vec![];
+        render(&del, &a, DeleteBy::Content, &mut lines);
         render(&del, &a, DeleteBy::Index, &mut lines);
-        assert_eq!(lines, ["-D INPUT -p tcp -j ACCEPT"]);
+        assert_eq!(lines, ["-D INPUT -p tcp -j ACCEPT", "-D INPUT 1"]);
         assert!(matches!(
             apply(&del, &mut t, &WhitespaceCanon),
             Err(OpError::RuleNotFound { .. })

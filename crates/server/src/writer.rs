@@ -244,6 +244,10 @@ impl Writer {
     /// Applies a group of transactions; every one gets its own answer.
     fn commit_group(&mut self, mut pending: Vec<Pending>) {
         let mut nft_retries = 0;
+        let mut deletes = match self.state.runner.backend {
+            Backend::Legacy => ops::DeleteBy::Index,
+            Backend::Nft => ops::DeleteBy::Content,
+        };
         while !pending.is_empty() {
             // Legacy: hold the xtables lock from the check to the restore (see crate::lock).
             let _lock = match self.state.runner.backend {
@@ -278,7 +282,7 @@ impl Writer {
             let mut changes = Changes::default();
             let mut accepted = Vec::new();
             for p in ready {
-                match self.simulate(&p.tx, &mut changes) {
+                match self.simulate(&p.tx, &mut changes, deletes) {
                     Ok((rendered, placements)) => {
                         plan.add(accepted.len(), rendered);
                         plan.placements.extend(placements);
@@ -341,6 +345,17 @@ impl Writer {
                     self.rollback(&plan, &touched, family, failure.line);
                     if journaled {
                         self.journal.clear();
+                    }
+                    // iptables cannot find some rules by their own saved spec (recent,
+                    // connlimit, ...): the same batch again, deleting by index.
+                    if deletes == ops::DeleteBy::Content
+                        && failure.message.contains("does a matching rule exist")
+                        && plan.deletes_by_content_at(family, failure.line)
+                    {
+                        debug!("iptables found no rule by its spec; deleting by index");
+                        deletes = ops::DeleteBy::Index;
+                        pending = accepted;
+                        continue;
                     }
                     let culprit = plan.culprit(family, failure.line, &accepted);
                     match culprit {
@@ -591,11 +606,8 @@ impl Writer {
         &mut self,
         tx: &Transaction,
         changes: &mut Changes,
+        deletes: ops::DeleteBy,
     ) -> Result<(Rendered, Vec<(Key, Placement)>), ServerError> {
-        let deletes = match self.state.runner.backend {
-            Backend::Legacy => ops::DeleteBy::Index,
-            Backend::Nft => ops::DeleteBy::Content,
-        };
         let mut placements = Vec::new();
         let mut unsure = BTreeSet::new();
         let mut applied_to = BTreeSet::new();
@@ -845,6 +857,23 @@ impl Plan {
             let block = self.blocks.entry(key).or_default();
             block.extend(lines.into_iter().map(|l| (tx_index, op_index, l)));
         }
+    }
+
+    /// Whether script line `line` (1-based) of `family` deletes a rule by its spec.
+    fn deletes_by_content_at(&self, family: Family, line: Option<usize>) -> bool {
+        let (Some(script), Some(line)) = (self.script(family), line) else {
+            return false;
+        };
+        let text = script
+            .text
+            .lines()
+            .nth(line.saturating_sub(1))
+            .unwrap_or("");
+        let mut words = text.split_whitespace();
+        words.next() == Some("-D")
+            && words
+                .nth(1)
+                .is_some_and(|w| w.starts_with('-') || w.starts_with('!'))
     }
 
     /// Table blocks in the batch: iptables-restore commits each on its own.

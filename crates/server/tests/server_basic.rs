@@ -289,3 +289,54 @@ fn snapshot_commit_and_errors_match_the_kernel() {
         let _: Option<ClientError> = None;
     }
 }
+
+/// Rules iptables cannot delete by their own saved spec (`recent`, `connlimit`, `conntrack
+/// --ctorigdst` in 1.8.9) are still deleted, by content and by position.
+#[test]
+fn rules_iptables_cannot_find_by_spec_are_deleted() {
+    if skip() {
+        return;
+    }
+    let specs = [
+        "-m recent --set --name ssh --mask 255.255.255.255 --rsource",
+        "-p tcp -m tcp --dport 22 -m connlimit --connlimit-above 3 --connlimit-mask 32 --connlimit-saddr -j REJECT --reject-with tcp-reset",
+        "-m conntrack --ctorigdst 192.0.2.1 -j ACCEPT",
+    ];
+    for backend in backends_under_test() {
+        let ns = Netns::new("srv-del").unwrap();
+        let _server = Server::start(&ns, backend, &[]);
+        let mut c = connect(&ns);
+        let mut ops: Vec<Op> = specs
+            .iter()
+            .map(|s| append(Family::V4, "INPUT", s))
+            .collect();
+        ops.push(append(Family::V4, "INPUT", "-j ACCEPT"));
+        c.commit(&Transaction { ops }).unwrap();
+        let del = |rule: &str| Op::DeleteRule {
+            family: Family::V4,
+            table: "filter".into(),
+            chain: "INPUT".into(),
+            rule: rule.into(),
+        };
+        // By content (the first two, in one transaction), then by position (the third).
+        c.commit(&Transaction {
+            ops: vec![del(specs[0]), del(specs[1])],
+        })
+        .unwrap_or_else(|e| panic!("{backend:?}: {e}"));
+        c.commit(&Transaction {
+            ops: vec![Op::DeleteAt {
+                family: Family::V4,
+                table: "filter".into(),
+                chain: "INPUT".into(),
+                position: 0,
+                expect: Some(Expected::Rule(specs[2].into())),
+            }],
+        })
+        .unwrap_or_else(|e| panic!("{backend:?}: {e}"));
+        assert_eq!(
+            chain_rules(&kernel(&ns, backend, Family::V4, "filter"), "INPUT"),
+            ["-j ACCEPT"],
+            "{backend:?}"
+        );
+    }
+}
