@@ -9,10 +9,8 @@ what iptables-save prints for them — so values read back exactly as python-ipt
 import re
 import weakref
 
-from . import _canon, _registry
+from . import _canon, _native, _registry
 from .errors import XTablesError
-
-_NONE_DECODE = "'NoneType' object has no attribute 'decode'"
 
 # What python-iptables reports for a fresh extension whose mandatory option is not set yet
 # (libxtables' zeroed data and defaults); API reference section 7.4.
@@ -33,6 +31,12 @@ _FRESH = {
     ("target", "TOS"): [("set-tos", False, ("0x00/0x00",))],
     ("target", "TCPMSS"): [("set-mss", False, ("0",))],
 }
+
+_NONE_DECODE = "'NoneType' object has no attribute 'decode'"
+# Read-only views the native base gives (python-iptables' are properties without setter).
+_VIEWS = frozenset(("name", "parameters", "goto", "_is_standard"))
+_GetSet = type(_native.ExtBase.name)
+_PRIVATE = frozenset(("_rref", "_ext", "_options", "_canon", "_revision", "_std"))
 
 # Attribute names python-iptables' objects already have; they never become options.
 _RESERVED = frozenset((
@@ -68,8 +72,13 @@ def _option_value(parameter, value):
     raise TypeError("object of type '%s' has no len()" % type(value).__name__)
 
 
-class _Extension:
-    """What Match and Target share: options, canonical views, attribute sugar."""
+class _Extension(_native.ExtBase):
+    """What Match and Target share: options, canonical views, attribute sugar.
+
+    The state (`_rref`, `_ext`, `_revision`, `_options`, `_canon`, `_std`) lives in the native
+    base (crates/python/src/objects.rs), as do the read views (`name`, `parameters`,
+    `get_all_parameters()`), which call `_canonical()` when `_canon` is not known yet.
+    """
 
     _kind = None
 
@@ -189,26 +198,6 @@ class _Extension:
         self._options = []
         self._changed()
 
-    @property
-    def parameters(self):
-        opts = self._canon
-        if opts is None:
-            opts = self._canonical()
-        # A plain loop: a comprehension is one more frame, a third of this on short option lists.
-        params = {}
-        for n, inv, args in opts:
-            params[n.replace("-", "_")] = "!" + " ".join(args) if inv else " ".join(args)
-        return params
-
-    def get_all_parameters(self):
-        opts = self._canon
-        if opts is None:
-            opts = self._canonical()
-        params = {}
-        for n, inv, args in opts:
-            params[n] = ["!", *args] if inv else [*args]
-        return params
-
     def save(self, name):
         for n, inv, args in self._canonical():
             if n == name:
@@ -216,11 +205,16 @@ class _Extension:
         return None
 
     def __getattr__(self, attr):
-        if attr.startswith("__") or attr in ("_rref", "_ext", "_options", "_canon", "_revision", "_std"):
+        # Only reached when no attribute or getter has the name: an option by attribute name.
+        # (Kept in Python: a native __getattr__ slows every attribute access of the object.)
+        if attr.startswith("__") or attr in _PRIVATE:
             raise AttributeError(attr)
         return self.parameters.get(attr)
 
     def __setattr__(self, attr, value):
+        if attr in _VIEWS and isinstance(getattr(type(self), attr, None), _GetSet):
+            # A native read-only view: fail as the Python property it stands for would.
+            raise AttributeError("property %r of %r object has no setter" % (attr, type(self).__qualname__))
         if attr.startswith("_") or attr in _RESERVED or hasattr(type(self), attr):
             object.__setattr__(self, attr, value)
         else:
@@ -256,13 +250,6 @@ class Match(_Extension):
             self.set_parameter(key, value)
 
     @property
-    def name(self):
-        # `state` is implemented by conntrack; libxtables reports it by its real name until set.
-        if self._ext == "state" and not self._options:
-            return "conntrack"
-        return self._ext
-
-    @property
     def size(self):
         return 0
 
@@ -290,6 +277,14 @@ _VERDICTS = ("", "ACCEPT", "DROP", "RETURN", "QUEUE")
 
 class Target(_Extension):
     """The rule's target: a verdict, a chain jump (or goto), or a target extension."""
+
+    # Native getters (crates/python/src/objects.rs); parameters raise and get_all_parameters()
+    # is empty for a standard target, as python-iptables'.
+    name = _native.ExtBase._target_name
+    goto = _native.ExtBase._target_goto
+    _is_standard = _native.ExtBase._target_is_standard
+    parameters = _native.ExtBase._target_parameters
+    get_all_parameters = _native.ExtBase._target_get_all_parameters
 
     _kind = "target"
 
@@ -322,24 +317,19 @@ class Target(_Extension):
             return
         raise XTablesError("can't find target %s" % name)
 
-    @property
-    def _is_standard(self):
-        """Verdicts, chain jumps and TRACE have no save routine in libxtables."""
-        # Remembered with the name it was judged for: every read view asks, and names change.
+    def __getattr__(self, attr):
+        if attr.startswith("__") or attr in _PRIVATE:
+            raise AttributeError(attr)
+        if self._is_standard:
+            raise AttributeError(_NONE_DECODE)
+        return self.parameters.get(attr)
+
+    def _judge_standard(self):
+        """Whether verdicts, chain jumps and TRACE: no save routine in libxtables. Remembered
+        in `_std` with the name it was judged for (`_is_standard` reads it; names change)."""
         ext = self._ext
-        known = getattr(self, "_std", None)
-        if known is not None and known[0] == ext:
-            return known[1]
-        known = self._std = (ext, is_standard(self._nfproto, ext))
-        return known[1]
-
-    @property
-    def name(self):
-        return "CT" if self._ext == "NOTRACK" else self._ext
-
-    @property
-    def goto(self):
-        return bool(self._rule is not None and self._rule._goto)
+        self._std = (ext, is_standard(self._nfproto, ext))
+        return self._std[1]
 
     @property
     def standard_target(self):
@@ -351,24 +341,6 @@ class Target(_Extension):
         self._ext = name
         self._options = []
         self._changed()
-
-    @property
-    def parameters(self):
-        if self._is_standard:
-            raise AttributeError(_NONE_DECODE)
-        return _Extension.parameters.fget(self)
-
-    def get_all_parameters(self):
-        if self._is_standard:
-            return {}
-        return _Extension.get_all_parameters(self)
-
-    def __getattr__(self, attr):
-        if attr.startswith("__") or attr in ("_rref", "_ext", "_options", "_canon", "_revision", "_std"):
-            raise AttributeError(attr)
-        if self._is_standard:
-            raise AttributeError(_NONE_DECODE)
-        return self.parameters.get(attr)
 
     def _canonical(self):
         if self._is_standard:
@@ -415,5 +387,8 @@ def _is_chain_anywhere(nfproto, name):
 def from_save(cls, rule, name, options):
     """An extension read from iptables-save: its options are canonical already."""
     ext = cls.__new__(cls)
-    ext.__dict__.update(_rref=_WeakRef(rule), _ext=name, _revision=0, _options=options, _canon=options)
+    ext._rref = _WeakRef(rule)
+    ext._ext = name
+    ext._revision = 0
+    ext._options = ext._canon = options
     return ext

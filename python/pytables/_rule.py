@@ -17,8 +17,8 @@ _getrefcount = sys.getrefcount
 _get = operator.attrgetter
 
 
-class Rule:
-    """An IPv4 rule."""
+class Rule(_native.RuleBase):
+    """An IPv4 rule. (`matches` is the native base's getter: a copy of `_matches`.)"""
 
     nfproto = _registry.NFPROTO_IPV4
     _any_addr = "0.0.0.0/0.0.0.0"
@@ -176,10 +176,6 @@ class Rule:
     def remove_match(self, match):
         self._matches.remove(match)
         self._changed()
-
-    @property
-    def matches(self):
-        return list(self._matches)
 
     def create_target(self, name, revision=None, goto=False, **kwargs):
         target = Target(self, name, revision=revision, goto=goto, **kwargs)

@@ -12,6 +12,7 @@ use pytables_core::rule::{self, NegRef, OptionRef, RuleRef, Token};
 use std::cell::RefCell;
 use std::collections::HashMap;
 
+use crate::objects::ExtBase;
 use crate::spec::{iface_form, proto_form, v4_form, v6_form};
 
 /// Takes a tuple of strings, bools and such tuples out of the cyclic GC's care. It can never be
@@ -130,12 +131,31 @@ pub fn counters_of<'py>(
     })
 }
 
+/// `cls.__new__(cls)` without arguments: the type's `tp_new` slot, called directly.
+fn new_object<'py>(cls: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let py = cls.py();
+    let cls = cls.downcast::<pyo3::types::PyType>()?;
+    let args = PyTuple::empty(py);
+    // SAFETY: `cls` is a live heap type (a Python class), so PyType_GetSlot may read it; its
+    // tp_new is called as type.__call__ would, with an empty argument tuple and no keywords.
+    unsafe {
+        let tp = cls.as_type_ptr();
+        let slot = pyo3::ffi::PyType_GetSlot(tp, pyo3::ffi::Py_tp_new);
+        if slot.is_null() {
+            return Err(pyo3::exceptions::PyTypeError::new_err(
+                "type has no __new__",
+            ));
+        }
+        let new: pyo3::ffi::newfunc = std::mem::transmute(slot);
+        Bound::from_owned_ptr_or_err(py, new(tp, args.as_ptr(), std::ptr::null_mut()))
+    }
+}
+
 /// The classes and values every object of one chain is built from.
 struct Builder<'py> {
     py: Python<'py>,
     v6: bool,
     nfproto: u8,
-    object_new: Bound<'py, PyAny>,
     rule_cls: Bound<'py, PyAny>,
     match_cls: Bound<'py, PyAny>,
     target_cls: Bound<'py, PyAny>,
@@ -148,17 +168,6 @@ struct Builder<'py> {
 }
 
 impl<'py> Builder<'py> {
-    /// `object.__new__(cls)` with `attrs` set.
-    fn object(
-        &self,
-        cls: &Bound<'py, PyAny>,
-        attrs: &[(&Bound<'py, PyString>, &Bound<'py, PyAny>)],
-    ) -> PyResult<Bound<'py, PyAny>> {
-        let obj = self.object_new.call1((cls,))?;
-        set_attrs(&obj, attrs)?;
-        Ok(obj)
-    }
-
     fn standard(&self, name: &str) -> PyResult<Bound<'py, PyAny>> {
         if let Some(known) = self.standard.borrow().get(name) {
             return Ok(known.clone());
@@ -205,7 +214,7 @@ impl<'py> Builder<'py> {
             None => ("", &[], false),
         };
         let std = self.standard(tname)?;
-        let rule = self.object_new.call1((&self.rule_cls,))?;
+        let rule = new_object(&self.rule_cls)?;
         // Extensions point back weakly: see `_Extension._rule` on the Python side.
         let back = PyWeakrefReference::new(&rule)?.into_any();
         let zero_rev = 0u8.into_pyobject(py)?.into_any();
@@ -214,19 +223,21 @@ impl<'py> Builder<'py> {
                    opts: &[OptionRef<'_, Token<'_>>],
                    std: Option<&Bound<'py, PyAny>>|
          -> PyResult<Bound<'py, PyAny>> {
-            let name = self.words.get(name).into_any();
-            let opts = options(&self.words, opts)?.into_any();
-            let mut attrs = vec![
-                (intern!(py, "_rref"), &back),
-                (intern!(py, "_ext"), &name),
-                (intern!(py, "_revision"), &zero_rev),
-                (intern!(py, "_options"), &opts),
-                (intern!(py, "_canon"), &opts),
-            ];
-            if let Some(std) = std {
-                attrs.push((intern!(py, "_std"), std));
+            let opts = options(&self.words, opts)?.into_any().unbind();
+            let obj = new_object(cls)?;
+            {
+                let ext = obj.downcast::<ExtBase>()?;
+                let mut ext = ext.borrow_mut();
+                ext.rref = back.clone().unbind();
+                ext.ext = self.words.get(name).into_any().unbind();
+                ext.revision = zero_rev.clone().unbind();
+                ext.canon = opts.clone_ref(py);
+                ext.options = opts;
+                if let Some(std) = std {
+                    ext.std = std.clone().unbind();
+                }
             }
-            self.object(cls, &attrs)
+            Ok(obj)
         };
         let matches = r
             .matches
@@ -284,7 +295,6 @@ pub fn build_rules<'py>(
         py,
         v6: nfproto == 10,
         nfproto,
-        object_new: py.get_type::<PyAny>().getattr(intern!(py, "__new__"))?,
         rule_cls,
         match_cls,
         target_cls,

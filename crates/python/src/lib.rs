@@ -3,6 +3,7 @@
 //! - [`spec`]: rule-spec parsing and quoting handed to Python as plain tuples.
 //! - [`chain`]: a whole chain's rules decoded in one call (the fast read path).
 //! - [`dump`]: `easy.dump_chain`'s dicts straight from a chain's spec text.
+//! - [`objects`]: native bases of `Rule`, `Match`, `Target` (their hot getters).
 //! - [`canon`]: canonical options of a match or target (core model, else iptables itself).
 //! - [`conn`]: the connection to pytables-server (with autostart) and `serve()`, which runs the
 //!   server inside this process, so the wheel carries the server.
@@ -14,6 +15,7 @@ mod canon;
 mod chain;
 mod conn;
 mod dump;
+mod objects;
 mod spec;
 
 #[pymodule]
@@ -23,5 +25,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     dump::register(m)?;
     conn::register(m)?;
     canon::register(m)?;
+    objects::register(m)?;
     Ok(())
 }

@@ -1,0 +1,296 @@
+//! Native base classes of the Python `Rule`, `Match` and `Target` (python/pytables/_rule.py,
+//! _ext.py): the getters a program reads on every rule, in C instead of Python frames.
+//!
+//! `ExtBase` holds an extension's state (`_rref`, `_ext`, `_options`, `_canon`, `_std` …) as
+//! fields the Python side reads and writes by those names; the Python classes keep every
+//! mutation and check, and these getters only read (calling back into Python where a value is
+//! not known yet). Reading a 10,000-rule chain touches ~20 attributes per rule, and a Python
+//! property is a frame each.
+use pyo3::exceptions::PyAttributeError;
+use pyo3::gc::PyVisit;
+use pyo3::intern;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList, PyString, PyTuple, PyWeakrefReference};
+use pyo3::PyTraverseError;
+
+/// What python-iptables raises for the parameters of a standard target (it has no save routine).
+const NONE_DECODE: &str = "'NoneType' object has no attribute 'decode'";
+
+/// One option `(name, inverted, args)`, as the Python side unpacks it.
+fn option<'py>(
+    opt: PyResult<Bound<'py, PyAny>>,
+) -> PyResult<(Bound<'py, PyAny>, bool, Bound<'py, PyAny>)> {
+    let opt = opt?;
+    if let Ok(t) = opt.downcast::<PyTuple>() {
+        if t.len() == 3 {
+            return Ok((t.get_item(0)?, t.get_item(1)?.is_truthy()?, t.get_item(2)?));
+        }
+    }
+    let (name, inverted, args): (Bound<'py, PyAny>, Bound<'py, PyAny>, Bound<'py, PyAny>) =
+        opt.extract()?;
+    Ok((name, inverted.is_truthy()?, args))
+}
+
+/// The canonical options `[(name, inverted, (args…))]`: `_canon`, else `_canonical()`.
+fn canonical<'py>(slf: &Bound<'py, ExtBase>) -> PyResult<Bound<'py, PyAny>> {
+    let canon = slf.borrow().canon.clone_ref(slf.py()).into_bound(slf.py());
+    if canon.is_none() {
+        slf.call_method0(intern!(slf.py(), "_canonical"))
+    } else {
+        Ok(canon)
+    }
+}
+
+/// `parameters`: `{name_with_underscores: "value words"}` (`"!…"` when inverted). The common
+/// option (no dash in its name, one argument, not inverted) reuses its strings.
+fn parameters<'py>(slf: &Bound<'py, ExtBase>) -> PyResult<Bound<'py, PyDict>> {
+    let py = slf.py();
+    let params = PyDict::new(py);
+    for opt in canonical(slf)?.try_iter()? {
+        let (name, inverted, args) = option(opt)?;
+        let name = name.downcast_into::<PyString>()?;
+        let key = {
+            let text = name.to_cow()?;
+            if text.contains('-') {
+                PyString::new(py, &text.replace('-', "_"))
+            } else {
+                name
+            }
+        };
+        if let Ok(t) = args.downcast::<PyTuple>() {
+            if !inverted && t.len() == 1 {
+                let arg = t.get_item(0)?;
+                if arg.is_exact_instance_of::<PyString>() {
+                    params.set_item(key, arg)?;
+                    continue;
+                }
+            }
+        }
+        let mut value = String::from(if inverted { "!" } else { "" });
+        for (i, arg) in args.try_iter()?.enumerate() {
+            if i > 0 {
+                value.push(' ');
+            }
+            value.push_str(&arg?.downcast::<PyString>()?.to_cow()?);
+        }
+        params.set_item(key, value)?;
+    }
+    Ok(params)
+}
+
+/// `get_all_parameters()`: `{dash-name: [args…]}` (`["!", …]` when inverted).
+fn all_parameters<'py>(slf: &Bound<'py, ExtBase>) -> PyResult<Bound<'py, PyDict>> {
+    let py = slf.py();
+    let params = PyDict::new(py);
+    for opt in canonical(slf)?.try_iter()? {
+        let (name, inverted, args) = option(opt)?;
+        let list = match args.downcast::<PyTuple>() {
+            Ok(t) if !inverted => t.to_list(),
+            _ => {
+                let list = PyList::empty(py);
+                if inverted {
+                    list.append(intern!(py, "!"))?;
+                }
+                for arg in args.try_iter()? {
+                    list.append(arg?)?;
+                }
+                list
+            }
+        };
+        params.set_item(name, list)?;
+    }
+    Ok(params)
+}
+
+/// Base of the Python `_Extension` (and so of `Match`): its state and the option views.
+///
+/// The state is here, not in the instance `__dict__`: the getters read it without an attribute
+/// lookup, and the builder (chain.rs) sets it without one. The Python side reads and writes it
+/// by the same names as before (`self._options = …`).
+#[pyclass(subclass, module = "pytables._native")]
+pub struct ExtBase {
+    /// The rule, None, or (read back from the kernel) a weak reference to the rule.
+    #[pyo3(get, set, name = "_rref")]
+    pub rref: PyObject,
+    /// The extension name as given (`name` is what python-iptables reports).
+    #[pyo3(get, set, name = "_ext")]
+    pub ext: PyObject,
+    #[pyo3(get, set, name = "_revision")]
+    pub revision: PyObject,
+    /// Options as set: `[(dash-name, inverted, (args…))]`.
+    #[pyo3(get, set, name = "_options")]
+    pub options: PyObject,
+    /// The canonical options, None until known.
+    #[pyo3(get, set, name = "_canon")]
+    pub canon: PyObject,
+    /// Target only: `(name, is standard)` for the name last judged, or None.
+    #[pyo3(get, set, name = "_std")]
+    pub std: PyObject,
+}
+
+#[pymethods]
+impl ExtBase {
+    #[new]
+    #[pyo3(signature = (*_args, **_kwargs))]
+    fn new(
+        py: Python<'_>,
+        _args: &Bound<'_, PyTuple>,
+        _kwargs: Option<&Bound<'_, PyDict>>,
+    ) -> Self {
+        ExtBase::empty(py)
+    }
+
+    /// The extension's name; `state` is implemented by conntrack and libxtables reports it by
+    /// that name until an option is set.
+    #[getter]
+    fn name(slf: &Bound<'_, Self>) -> PyResult<PyObject> {
+        let py = slf.py();
+        let this = slf.borrow();
+        let ext = this.ext.bind(py);
+        if ext.downcast::<PyString>().is_ok_and(|s| s == "state")
+            && !this.options.bind(py).is_truthy()?
+        {
+            return Ok(intern!(py, "conntrack").clone().into_any().unbind());
+        }
+        Ok(ext.clone().unbind())
+    }
+
+    #[getter]
+    fn parameters<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyDict>> {
+        parameters(slf)
+    }
+
+    fn get_all_parameters<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyDict>> {
+        all_parameters(slf)
+    }
+
+    // Target views (the Python `Target` binds them to its own names, so one native base
+    // serves Match and Target and the Python classes stay single inheritance).
+
+    /// python-iptables reports NOTRACK by its real implementation, CT.
+    #[getter]
+    fn _target_name(slf: &Bound<'_, Self>) -> PyResult<PyObject> {
+        let py = slf.py();
+        let ext = slf.borrow().ext.clone_ref(py);
+        if ext
+            .bind(py)
+            .downcast::<PyString>()
+            .is_ok_and(|s| s == "NOTRACK")
+        {
+            return Ok(intern!(py, "CT").clone().into_any().unbind());
+        }
+        Ok(ext)
+    }
+
+    #[getter]
+    fn _target_is_standard(slf: &Bound<'_, Self>) -> PyResult<bool> {
+        standard(slf)
+    }
+
+    #[getter]
+    fn _target_goto(slf: &Bound<'_, Self>) -> PyResult<bool> {
+        let py = slf.py();
+        let rref = slf.borrow().rref.clone_ref(py).into_bound(py);
+        let rule = match rref.downcast::<PyWeakrefReference>() {
+            Ok(weak) => weak.upgrade(),
+            Err(_) => Some(rref),
+        };
+        match rule.filter(|r| !r.is_none()) {
+            Some(rule) => rule.getattr(intern!(py, "_goto"))?.is_truthy(),
+            None => Ok(false),
+        }
+    }
+
+    /// A standard target has no save routine: python-iptables raises.
+    #[getter]
+    fn _target_parameters<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyDict>> {
+        if standard(slf)? {
+            return Err(PyAttributeError::new_err(NONE_DECODE));
+        }
+        parameters(slf)
+    }
+
+    fn _target_get_all_parameters<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyDict>> {
+        if standard(slf)? {
+            return Ok(PyDict::new(slf.py()));
+        }
+        all_parameters(slf)
+    }
+
+    fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
+        // The rule may hold this extension: a cycle the GC must see through these fields.
+        for field in [
+            &self.rref,
+            &self.ext,
+            &self.revision,
+            &self.options,
+            &self.canon,
+            &self.std,
+        ] {
+            visit.call(field)?;
+        }
+        Ok(())
+    }
+
+    fn __clear__(&mut self) {
+        let py_none = Python::with_gil(|py| py.None());
+        self.rref = py_none;
+    }
+}
+
+impl ExtBase {
+    pub fn empty(py: Python<'_>) -> Self {
+        ExtBase {
+            rref: py.None(),
+            ext: py.None(),
+            revision: py.None(),
+            options: py.None(),
+            canon: py.None(),
+            std: py.None(),
+        }
+    }
+}
+
+/// Whether a target is libxtables' standard one: `_std` remembers the judgement with the name
+/// it was made for; `_judge_standard()` (Python) judges and remembers.
+fn standard(slf: &Bound<'_, ExtBase>) -> PyResult<bool> {
+    let py = slf.py();
+    {
+        let this = slf.borrow();
+        if let Ok(known) = this.std.bind(py).downcast::<PyTuple>() {
+            let name = known.get_item(0)?;
+            if name.is(this.ext.bind(py)) || name.eq(this.ext.bind(py))? {
+                return known.get_item(1)?.is_truthy();
+            }
+        }
+    }
+    slf.call_method0(intern!(py, "_judge_standard"))?
+        .is_truthy()
+}
+
+/// Base of the Python `Rule`.
+#[pyclass(subclass, frozen, module = "pytables._native")]
+pub struct RuleBase;
+
+#[pymethods]
+impl RuleBase {
+    #[new]
+    #[pyo3(signature = (*_args, **_kwargs))]
+    fn new(_args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> Self {
+        RuleBase
+    }
+
+    /// A copy of the rule's match list (python-iptables hands out a copy).
+    #[getter]
+    fn matches<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyList>> {
+        let matches = slf.getattr(intern!(slf.py(), "_matches"))?;
+        let matches = matches.downcast::<PyList>()?;
+        Ok(matches.get_slice(0, matches.len()))
+    }
+}
+
+pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<ExtBase>()?;
+    m.add_class::<RuleBase>()?;
+    Ok(())
+}
