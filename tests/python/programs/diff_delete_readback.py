@@ -1,4 +1,4 @@
-# xfail: undocumented: python-iptables cannot delete several rules through their read-back objects (multiport, icmp any, -p 253, gre, hashlimit, connlimit, -g, no target); pytables deletes them all
+# xfail: undocumented: python-iptables cannot delete some rules through their read-back objects (-p gre, a hashlimit rule, a rule without target: b'Bad rule'); pytables deletes them all
 import os
 import subprocess
 

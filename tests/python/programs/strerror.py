@@ -1,4 +1,4 @@
-# (fixed upstream meanwhile; kept as a check) Table.strerror() returns str in pytables; python-iptables returns bytes
+# Table.strerror() returns bytes, as libiptc's message does in python-iptables.
 import iptc
 from _observe import obs
 

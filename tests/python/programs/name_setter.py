@@ -1,4 +1,4 @@
-# xfail: assigning m.name raises AttributeError with another text (python-iptables: property 'name' of 'Match' object has no setter)
+# Assigning Match.name / Target.name raises AttributeError with python-iptables' property text.
 import iptc
 from _observe import attempt
 
