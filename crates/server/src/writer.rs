@@ -29,7 +29,9 @@ impl Canon for CoreCanon {
 }
 
 /// How long the writer waits for more transactions when the last batch had several.
-const GROUP_WAIT: std::time::Duration = std::time::Duration::from_micros(400);
+const GROUP_WAIT: std::time::Duration = std::time::Duration::from_micros(1000);
+/// How often the writer looks for them meanwhile: it starts as soon as the group is whole.
+const GROUP_POLL: std::time::Duration = std::time::Duration::from_micros(50);
 
 fn drain(rx: &mut mpsc::Receiver<Command>, cmds: &mut Vec<Command>) {
     while cmds.len() < MAX_BATCH {
@@ -109,8 +111,11 @@ impl Writer {
             // (each client sends its next one when its reply arrives). Waiting a fraction of a
             // restore run for them makes bigger groups; a lone client never waits.
             if last_batch > 1 && cmds.len() < last_batch {
-                std::thread::sleep(GROUP_WAIT);
-                drain(&mut rx, &mut cmds);
+                let deadline = std::time::Instant::now() + GROUP_WAIT;
+                while cmds.len() < last_batch && std::time::Instant::now() < deadline {
+                    std::thread::sleep(GROUP_POLL);
+                    drain(&mut rx, &mut cmds);
+                }
             }
             let mut commits = Vec::new();
             for cmd in cmds {
