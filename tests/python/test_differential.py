@@ -124,8 +124,12 @@ def _side(kind, backend, name):
         subprocess.run(inside + ["ip", "link", "set", "lo", "up"], check=True)
         for cmd in _headers(name).get("setup", []):
             subprocess.run(inside + ["sh", "-c", cmd], check=True, capture_output=True)
-        proc = _run(inside + [python, RUNNER, kind, os.path.join(PROGRAMS_DIR, name + ".py")],
-                    env=env, timeout=TIMEOUT, cwd=PROGRAMS_DIR)
+        try:
+            proc = _run(inside + [python, RUNNER, kind, os.path.join(PROGRAMS_DIR, name + ".py")],
+                        env=env, timeout=TIMEOUT, cwd=PROGRAMS_DIR)
+        except subprocess.TimeoutExpired:
+            result["observed"] = [["crashed", {"timeout": TIMEOUT}]]
+            return result  # the namespace cleanup below kills what is left
         result["stderr"] = proc.stderr[-3000:]
         last = proc.stdout.strip().splitlines()[-1:] if proc.stdout.strip() else []
         if proc.returncode != 0 or not last:
