@@ -8,7 +8,7 @@ PIP   := $(VENV)/bin/pip
 APT_PACKAGES := iptables iproute2 ipset
 PY_TOOLS := maturin pytest ruff
 
-.PHONY: dev system-deps venv build lint test test-rust test-python demo bench clean
+.PHONY: dev system-deps venv anchor build lint test test-rust test-python demo bench clean
 
 dev: system-deps venv build
 
@@ -20,7 +20,12 @@ system-deps:
 	  apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $$missing; \
 	fi
 
-venv: $(VENV)/.tools-installed
+venv: $(VENV)/.tools-installed anchor
+
+# python-iptables, the library pytables stands in for: tests/python/test_differential.py runs the
+# same programs with both and compares what they see; bench/python.sh times it.
+anchor:
+	@test -x bench/.venv-anchor/bin/python || (python3 -m venv bench/.venv-anchor && bench/.venv-anchor/bin/pip install -q python-iptables==1.2.0)
 
 $(VENV)/.tools-installed:
 	python3 -m venv $(VENV)

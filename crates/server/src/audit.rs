@@ -1,9 +1,10 @@
 //! The audit log: one entry per transaction (who, what, result), kept in a ring for clients'
-//! `audit_log` queries and appended as JSON lines to a file when configured.
+//! `audit_log` queries and appended as JSON lines to a file when configured. SIGHUP reopens
+//! the file, so logrotate can move it away (`contrib/pytables-server.logrotate`).
 
 use std::collections::VecDeque;
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Mutex;
 
 use pytables_core::ops::Op;
@@ -21,28 +22,42 @@ struct Inner {
     capacity: usize,
     next_seq: u64,
     file: Option<std::fs::File>,
+    path: Option<PathBuf>,
+}
+
+fn open_append(p: &Path) -> Result<std::fs::File, String> {
+    std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(p)
+        .map_err(|e| format!("cannot open audit file {}: {e}", p.display()))
 }
 
 impl Audit {
     pub fn new(capacity: usize, file: Option<&Path>) -> Result<Audit, String> {
-        let file = match file {
-            Some(p) => Some(
-                std::fs::OpenOptions::new()
-                    .create(true)
-                    .append(true)
-                    .open(p)
-                    .map_err(|e| format!("cannot open audit file {}: {e}", p.display()))?,
-            ),
-            None => None,
-        };
+        let path = file.map(Path::to_path_buf);
+        let file = path.as_deref().map(open_append).transpose()?;
         Ok(Audit {
             inner: Mutex::new(Inner {
                 ring: VecDeque::new(),
                 capacity: capacity.max(1),
                 next_seq: 1,
                 file,
+                path,
             }),
         })
+    }
+
+    /// Opens the audit file again (after logrotate moved it); keeps the old one on failure.
+    pub fn reopen(&self) {
+        let mut inner = self.inner.lock().unwrap_or_else(|e| e.into_inner());
+        let Some(path) = inner.path.clone() else {
+            return;
+        };
+        match open_append(&path) {
+            Ok(f) => inner.file = Some(f),
+            Err(e) => warn!(error = %e, "audit file not reopened"),
+        }
     }
 
     /// Records one transaction; returns its sequence number.

@@ -116,6 +116,8 @@ async fn serve(config: Config) -> Result<(), String> {
 
     let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
         .map_err(|e| e.to_string())?;
+    let mut hup = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup())
+        .map_err(|e| e.to_string())?;
     loop {
         tokio::select! {
             conn = listener.accept() => match conn {
@@ -124,6 +126,7 @@ async fn serve(config: Config) -> Result<(), String> {
                 }
                 Err(e) => warn!(error = %e, "accept failed"),
             },
+            _ = hup.recv() => { info!("SIGHUP: reopening the audit file"); shared.audit.reopen(); }
             _ = term.recv() => { info!("SIGTERM: shutting down"); break; }
             _ = tokio::signal::ctrl_c() => { info!("SIGINT: shutting down"); break; }
         }

@@ -233,3 +233,51 @@ fn sigterm_stops_the_server_cleanly() {
     let _again = Server::start(&ns, backend, &[]);
     assert!(connect(&ns).status().is_ok());
 }
+
+/// SIGHUP reopens the audit file: after logrotate moved it, new entries go to a new file.
+#[test]
+fn sighup_reopens_the_audit_file() {
+    use pytables_client::{Op, Transaction};
+    if skip() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("audit.jsonl");
+    let ns = Netns::new("srv-hup").unwrap();
+    let server = Server::start(
+        &ns,
+        backends_under_test()[0],
+        &["--audit-file", path.to_str().unwrap()],
+    );
+    let mut c = connect(&ns);
+    let chain = |name: &str| Transaction {
+        ops: vec![Op::CreateChain {
+            family: Family::V4,
+            table: "filter".into(),
+            chain: name.into(),
+            exist_ok: false,
+        }],
+    };
+    c.commit(&chain("BEFORE")).unwrap();
+    let rotated = dir.path().join("audit.jsonl.1");
+    std::fs::rename(&path, &rotated).unwrap();
+    // SAFETY: kill(2) on our own child's pid.
+    assert_eq!(
+        unsafe { libc::kill(server.child.id() as i32, libc::SIGHUP) },
+        0
+    );
+    // The signal is handled asynchronously: wait for the new file.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !path.exists() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "audit file not reopened"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    c.commit(&chain("AFTER")).unwrap();
+    let old = std::fs::read_to_string(&rotated).unwrap();
+    let new = std::fs::read_to_string(&path).unwrap();
+    assert!(old.contains("BEFORE") && !old.contains("AFTER"), "{old}");
+    assert!(new.contains("AFTER") && !new.contains("BEFORE"), "{new}");
+}
