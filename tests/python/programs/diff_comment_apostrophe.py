@@ -1,4 +1,7 @@
-# xfail: undocumented: a comment with ' reads back as it\'s in python-iptables (and gains a backslash in the kernel at every final_check); pytables keeps it's
+# A comment with ' reads back as it\'s in python-iptables (and gains a backslash in the kernel at every final_check); pytables keeps it's
+# documented: params MIGRATING #23
+# documented: chain MIGRATING #23
+# documented-save: v4 filter MIGRATING #23 (python-iptables stores it\'s)
 import iptc
 from _observe import attempt, chain_view
 

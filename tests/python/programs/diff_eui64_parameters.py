@@ -1,4 +1,6 @@
-# xfail: undocumented: eui64 (no save routine) makes m.parameters raise AttributeError("'NoneType' object has no attribute 'decode'") in python-iptables; pytables returns {}
+# Eui64 (no save routine) makes m.parameters raise AttributeError("'NoneType' object has no attribute 'decode'") in python-iptables; pytables returns {}
+# documented: parameters MIGRATING #25
+# documented: all MIGRATING #25
 import iptc
 from _observe import attempt
 

@@ -1,4 +1,5 @@
-# xfail: undocumented: a failed tcp dport="5:a" leaves dport 5:65535 behind in python-iptables; pytables leaves the match unchanged
+# A failed tcp dport="5:a" leaves dport 5:65535 behind in python-iptables; pytables leaves the match unchanged
+# documented: params MIGRATING #21
 import iptc
 from _observe import attempt
 

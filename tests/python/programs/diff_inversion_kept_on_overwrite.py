@@ -1,4 +1,5 @@
-# xfail: undocumented: udp dport="!33333" then dport="2" reads '!2' in python-iptables (the inversion flag stays); pytables reads '2'
+# Udp dport="!33333" then dport="2" reads '!2' in python-iptables (the inversion flag stays); pytables reads '2'
+# documented: dport MIGRATING #21
 import iptc
 from _observe import attempt
 

@@ -1,4 +1,8 @@
-# xfail: undocumented: rules iptables(8) refuses but the kernel takes (-o in INPUT, -g ACCEPT) are appended by python-iptables; pytables raises IPTCError
+# Rules iptables(8) refuses but the kernel takes (-o in INPUT, -g ACCEPT) are appended by python-iptables; pytables raises IPTCError
+# documented: -o MIGRATING #19
+# documented: -g MIGRATING #19
+# documented: chain MIGRATING #19
+# documented-save: v4 filter MIGRATING #19 (only python-iptables installed them)
 import iptc
 from _observe import attempt, chain_view
 

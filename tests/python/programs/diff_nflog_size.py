@@ -1,4 +1,7 @@
-# xfail: undocumented: NFLOG nflog_size="128" reaches the kernel as --nflog-range 128 (ignored by the kernel) from python-iptables, as --nflog-size 128 from pytables
+# NFLOG nflog_size="128" reaches the kernel as --nflog-range 128 (ignored by the kernel) from python-iptables, as --nflog-size 128 from pytables
+# documented: params MIGRATING #25
+# documented: chain MIGRATING #25
+# documented-save: v4 filter MIGRATING #25 (--nflog-range vs --nflog-size)
 import iptc
 from _observe import attempt, chain_view
 

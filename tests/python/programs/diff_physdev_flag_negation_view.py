@@ -1,4 +1,5 @@
-# xfail: undocumented: physdev --physdev-is-out ! --physdev-out veth+ reads as {'physdev_is_out': '!', 'physdev_out': 'veth+'} in python-iptables' parameters (regex), pytables gives '' and '!veth+'
+# Physdev --physdev-is-out ! --physdev-out veth+ reads as {'physdev_is_out': '!', 'physdev_out': 'veth+'} in python-iptables' parameters (regex), pytables gives '' and '!veth+'
+# documented: params MIGRATING #22
 import iptc
 from _observe import attempt
 

@@ -1,4 +1,9 @@
-# xfail: undocumented: policy match mode/tunnel-src/tunnel-dst are dropped by python-iptables and its final_check fails; pytables keeps them and appends
+# Policy match mode/tunnel-src/tunnel-dst are dropped by python-iptables and its final_check fails; pytables keeps them and appends
+# documented: set MIGRATING #25
+# documented: params MIGRATING #25
+# documented: append MIGRATING #25
+# documented: chain MIGRATING #25
+# documented-save: v4 filter MIGRATING #25 (only pytables appended it)
 import iptc
 from _observe import attempt, chain_view
 

@@ -1,4 +1,6 @@
-# xfail: undocumented: udp dport="99999" is taken modulo 65536 by python-iptables (reads 34463); pytables raises XTablesError
+# Udp dport="99999" is taken modulo 65536 by python-iptables (reads 34463); pytables raises XTablesError
+# documented: set MIGRATING #20
+# documented: params MIGRATING #20
 import iptc
 from _observe import attempt
 

@@ -1,5 +1,6 @@
 # skip-nft: -j QUEUE needs the nft_queue kernel module, absent here (RULE_APPEND: No such file or directory)
-# xfail: undocumented: a -j QUEUE rule is not `in chain.rules` after appending it in python-iptables; it is in pytables
+# A -j QUEUE rule is not `in chain.rules` after appending it in python-iptables; it is in pytables
+# documented: in MIGRATING #24
 import iptc
 from _observe import obs
 
