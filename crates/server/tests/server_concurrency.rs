@@ -1,5 +1,8 @@
-//! 8 clients × 200 mixed single-op transactions on the same tables, concurrently: the kernel
-//! must end with exactly the expected rules — none lost, none duplicated. Both backends.
+//! 8 client processes × 200 mixed single-op transactions on the same tables, concurrently: the
+//! kernel must end with exactly the expected rules — none lost, none duplicated. Both backends.
+//!
+//! Each client is this test binary run again (`worker_process`, ignored in a normal run), which
+//! joins the namespace, does its 200 transactions and prints what it expects to remain.
 
 mod common;
 
@@ -26,7 +29,7 @@ fn op_append(chain: &str, spec: String) -> Op {
 }
 
 /// What one worker expects to remain.
-#[derive(Default)]
+#[derive(Default, serde::Serialize, serde::Deserialize)]
 struct Expect {
     input: Vec<String>,
     forward: Vec<String>,
@@ -147,13 +150,30 @@ fn eight_clients_lose_and_duplicate_nothing() {
         let ns = Netns::new("srv-conc").unwrap();
         let _server = Server::start(&ns, backend, &[]);
         let started = std::time::Instant::now();
-        let handles: Vec<_> = (0..WORKERS)
+        let children: Vec<_> = (0..WORKERS)
             .map(|w| {
-                let c = connect(&ns);
-                std::thread::spawn(move || worker(c, w))
+                std::process::Command::new(std::env::current_exe().unwrap())
+                    .args(["--exact", "worker_process", "--ignored", "--nocapture"])
+                    .env(WORKER_ENV, format!("{w} {}", ns.name()))
+                    .stdout(std::process::Stdio::piped())
+                    .spawn()
+                    .unwrap()
             })
             .collect();
-        let expects: Vec<Expect> = handles.into_iter().map(|h| h.join().unwrap()).collect();
+        let expects: Vec<Expect> = children
+            .into_iter()
+            .enumerate()
+            .map(|(w, child)| {
+                let out = child.wait_with_output().unwrap();
+                let stdout = String::from_utf8_lossy(&out.stdout);
+                assert!(out.status.success(), "worker {w} failed:\n{stdout}");
+                let line = stdout
+                    .lines()
+                    .find_map(|l| l.strip_prefix("EXPECT "))
+                    .unwrap_or_else(|| panic!("worker {w} printed no expectation:\n{stdout}"));
+                serde_json::from_str(line).unwrap()
+            })
+            .collect();
         let elapsed = started.elapsed();
 
         let text = kernel(&ns, backend, Family::V4, "filter");
@@ -185,4 +205,19 @@ fn eight_clients_lose_and_duplicate_nothing() {
             status.committed, status.restore_runs
         );
     }
+}
+
+const WORKER_ENV: &str = "PYTABLES_TEST_CONCURRENCY_WORKER";
+
+/// One client process of `eight_clients_lose_and_duplicate_nothing` (it sets
+/// PYTABLES_TEST_CONCURRENCY_WORKER to "<worker> <namespace>").
+#[test]
+#[ignore = "a client process of eight_clients_lose_and_duplicate_nothing, started by it"]
+fn worker_process() {
+    let var = std::env::var(WORKER_ENV).expect("run by eight_clients_lose_and_duplicate_nothing");
+    let (w, ns) = var.split_once(' ').unwrap();
+    let w: usize = w.parse().unwrap();
+    let c = connect_named(ns);
+    let expect = worker(c, w);
+    println!("EXPECT {}", serde_json::to_string(&expect).unwrap());
 }

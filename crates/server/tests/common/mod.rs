@@ -56,7 +56,12 @@ impl Drop for Server {
 /// Runs `f` on a thread that joined `ns`'s network namespace (setns is per thread), so sockets
 /// it creates — the abstract address included — live in that namespace.
 pub fn in_ns<T: Send + 'static>(ns: &Netns, f: impl FnOnce() -> T + Send + 'static) -> T {
-    let path = format!("/var/run/netns/{}", ns.name());
+    in_ns_named(ns.name(), f)
+}
+
+/// [`in_ns`] for a namespace known by name (another process created it).
+pub fn in_ns_named<T: Send + 'static>(name: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let path = format!("/var/run/netns/{name}");
     std::thread::spawn(move || {
         let file = std::fs::File::open(&path).expect("open netns");
         // SAFETY: setns on a valid namespace fd only changes this thread's network namespace.
@@ -69,7 +74,11 @@ pub fn in_ns<T: Send + 'static>(ns: &Netns, f: impl FnOnce() -> T + Send + 'stat
 }
 
 pub fn try_connect(ns: &Netns) -> Result<Client, pytables_client::ClientError> {
-    in_ns(ns, || {
+    try_connect_named(ns.name())
+}
+
+fn try_connect_named(name: &str) -> Result<Client, pytables_client::ClientError> {
+    in_ns_named(name, || {
         Client::connect(&ConnectOptions {
             timeout: Duration::from_secs(60),
             ..ConnectOptions::default()
@@ -79,6 +88,11 @@ pub fn try_connect(ns: &Netns) -> Result<Client, pytables_client::ClientError> {
 
 pub fn connect(ns: &Netns) -> Client {
     try_connect(ns).expect("connect to the server in the namespace")
+}
+
+/// A client of the server in the namespace called `name`.
+pub fn connect_named(name: &str) -> Client {
+    try_connect_named(name).expect("connect to the server in the namespace")
 }
 
 /// The table as iptables-save prints it, without comments and counters: what tests compare.
