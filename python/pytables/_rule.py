@@ -1,8 +1,8 @@
 """`Rule` and `Rule6`: one rule, held by value.
 
-A rule read from a chain keeps the iptables-save spec it came from and is decoded only when a
-field is first touched, so listing 10,000 rules is cheap. A rule always knows how to print itself
-as an iptables-restore spec (`_spec()`), which is what goes to the server.
+A chain's rules are built in one native call (`_native.build_rules`), decoded, with the
+iptables-save spec they came from kept as their `_spec()`. A rule always knows how to print
+itself as an iptables-restore spec (`_spec()`), which is what goes to the server.
 """
 
 import operator
@@ -17,8 +17,8 @@ _getrefcount = sys.getrefcount
 _get = operator.attrgetter
 
 
-class Rule(_native.RuleBase):
-    """An IPv4 rule. (`matches` is the native base's getter: a copy of `_matches`.)"""
+class Rule:
+    """An IPv4 rule."""
 
     nfproto = _registry.NFPROTO_IPV4
     _any_addr = "0.0.0.0/0.0.0.0"
@@ -30,7 +30,6 @@ class Rule(_native.RuleBase):
     def __init__(self, entry=None, chain=None, **kwargs):
         self.chain = chain
         self.entry = entry
-        self._raw = None  # iptables-save spec not yet decoded
         self._src = self._dst = self._any_addr
         self._proto = "ip"
         self._in = self._out = None
@@ -45,42 +44,29 @@ class Rule(_native.RuleBase):
 
     @classmethod
     def _from_save(cls, spec, counters, chain):
-        """A rule as the kernel holds it (lazy: decoded on first use)."""
+        """One rule as the kernel holds it, decoded by `decode_rule` (the one-spec path: `_ops`
+        uses it, and tests hold `Chain.rules`' native builder to it)."""
+        src, dst, iin, iout, proto, frag, matches, target = _native.decode_rule(spec, cls.nfproto)
+        if target is None:
+            target = ("", False, [])  # no -j: the "" verdict (the rule falls through)
         rule = cls.__new__(cls)
         rule.chain = chain
         rule.entry = None
-        rule._raw = spec
         rule._spec_cache = spec
         rule._counters = counters
+        rule._src, rule._dst, rule._in, rule._out, rule._proto, rule._frag = src, dst, iin, iout, proto, frag
+        rule._goto = target[1]
+        rule._matches = [from_save(Match, rule, name, options) for name, options in matches]
+        rule._target = from_save(Target, rule, target[0], target[2])
         return rule
 
     @classmethod
     def _from_chain(cls, pairs, chain):
         """Every rule of a snapshot chain (`[[spec, counters]]`), built in one native call in the
-        state `_load` leaves a rule in."""
+        state `_from_save` gives a rule."""
         return _native.build_rules(pairs, cls.nfproto, (cls, Match, Target), chain, is_standard)
 
-    def _load(self):
-        spec = self._raw
-        src, dst, iin, iout, proto, frag, matches, target = _native.decode_rule(spec, self.nfproto)
-        if target is None:
-            target = ("", False, [])  # no -j: the "" verdict (the rule falls through)
-        self.__dict__.update(
-            _raw=None, _src=src, _dst=dst, _in=iin, _out=iout, _proto=proto, _frag=frag, _goto=target[1],
-            _matches=[from_save(Match, self, name, options) for name, options in matches],
-            _target=from_save(Target, self, target[0], target[2]),
-        )
-
-    def __getattr__(self, attr):
-        # Only reached for the decoded fields of a lazily read rule.
-        if attr in _LAZY and self.__dict__.get("_raw") is not None:
-            self._load()
-            return self.__dict__[attr]
-        prop = getattr(type(self), attr, None)
-        if isinstance(prop, property):
-            # A property raised AttributeError; raise its own message, not ours.
-            return prop.fget(self)
-        raise AttributeError("'%s' object has no attribute '%s'" % (type(self).__name__, attr))
+    # No __getattr__: it would take every attribute read of a Rule off CPython's fast path.
 
     def _changed(self):
         self._spec_cache = None
@@ -91,8 +77,6 @@ class Rule(_native.RuleBase):
         # alive: make the back references strong, which keeps this rule (resurrected, then an
         # ordinary cycle for the cyclic GC).
         try:
-            if self._raw is not None:
-                return
             # An unused extension's references: the rule's, the loop variable (for matches) and
             # getrefcount's argument.
             used = self._target is not None and _getrefcount(self._target) > 2
@@ -176,6 +160,10 @@ class Rule(_native.RuleBase):
     def remove_match(self, match):
         self._matches.remove(match)
         self._changed()
+
+    @property
+    def matches(self):
+        return list(self._matches)
 
     def create_target(self, name, revision=None, goto=False, **kwargs):
         target = Target(self, name, revision=revision, goto=goto, **kwargs)
@@ -281,8 +269,6 @@ class Rule(_native.RuleBase):
         if not isinstance(other, Rule):
             # python-iptables fails this way on `rule == None`.
             raise AttributeError("'%s' object has no attribute 'target'" % type(other).__name__)  # noqa: TRY004
-        if self._raw is not None and other._raw is not None and self._raw == other._raw:
-            return True
         if self._fields() != other._fields():
             return False
         if self.target != other.target:
@@ -301,7 +287,6 @@ class Rule(_native.RuleBase):
         return "<%s %s>" % (type(self).__name__, self._spec())
 
 
-_LAZY = frozenset(("_src", "_dst", "_proto", "_in", "_out", "_frag", "_matches", "_target", "_goto"))
 
 
 def _options(words, options):

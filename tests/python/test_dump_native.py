@@ -82,8 +82,8 @@ def _view(rule):
 
 
 def test_chain_rules_built_natively_equal_the_lazily_decoded_ones(netns):
-    """`Chain.rules` builds all objects in one native call; a rule decoded on first use
-    (`_from_save`, one spec at a time) must read exactly the same."""
+    """`Chain.rules` builds all objects in one native call; a rule decoded by itself
+    (`_from_save`: `decode_rule`, one spec at a time) must read exactly the same."""
     for table_cls, rules, v6 in ((pytables.Table, V4_RULES, False), (pytables.Table6, V6_RULES, True)):
         _load(netns, rules, v6)
         table = table_cls("filter")

@@ -3,7 +3,7 @@
 //! Reading a 10,000-rule chain through `Chain.rules` must cost a few µs per rule, so the whole
 //! chain crosses the boundary at once, each rule is parsed over borrowed words ([`RuleRef`]):
 //! no Rust String per word, and the Rule, Match and Target objects are made here, without a
-//! Python bytecode loop: the same objects, with the same attributes, `Rule._load` makes.
+//! Python bytecode loop: the same objects, with the same attributes, `Rule._from_save` makes.
 use pyo3::exceptions::PyValueError;
 use pyo3::intern;
 use pyo3::prelude::*;
@@ -248,8 +248,7 @@ impl<'py> Builder<'py> {
         let none = py.None().into_bound(py);
         let fields = [
             (intern!(py, "chain"), self.chain.clone()),
-            (intern!(py, "entry"), none.clone()),
-            (intern!(py, "_raw"), none),
+            (intern!(py, "entry"), none),
             (intern!(py, "_spec_cache"), spec_obj.clone()),
             (intern!(py, "_counters"), counters),
             (intern!(py, "_src"), addr(&r.src)),
@@ -278,7 +277,7 @@ impl<'py> Builder<'py> {
 }
 
 /// Every rule of a snapshot chain (`pairs`: `[[spec, counters]]`) as Rule objects of
-/// `classes = (Rule class, Match, Target)`, in the state `Rule._load` gives a lazily read rule:
+/// `classes = (Rule class, Match, Target)`, in the state `Rule._from_save` gives a rule:
 /// fields in python-iptables' read forms (see `decode_rule`), options canonical as read, a rule
 /// without `-j` having the target `""`.
 #[pyfunction]

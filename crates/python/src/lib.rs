@@ -3,7 +3,7 @@
 //! - [`spec`]: rule-spec parsing and quoting handed to Python as plain tuples.
 //! - [`chain`]: a whole chain's rules decoded in one call (the fast read path).
 //! - [`dump`]: `easy.dump_chain`'s dicts straight from a chain's spec text.
-//! - [`objects`]: native bases of `Rule`, `Match`, `Target` (their hot getters).
+//! - [`objects`]: the native base of `Match` and `Target` (their state and hot getters).
 //! - [`canon`]: canonical options of a match or target (core model, else iptables itself).
 //! - [`conn`]: the connection to pytables-server (with autostart) and `serve()`, which runs the
 //!   server inside this process, so the wheel carries the server.

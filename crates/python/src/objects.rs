@@ -1,5 +1,7 @@
-//! Native base classes of the Python `Rule`, `Match` and `Target` (python/pytables/_rule.py,
-//! _ext.py): the getters a program reads on every rule, in C instead of Python frames.
+//! The native base class of the Python `Match` and `Target` (python/pytables/_ext.py): the
+//! getters a program reads on every rule, in C instead of Python frames. (`Rule` stays a plain
+//! Python class: its attributes live in CPython's inline values, which a native base would
+//! turn into one dict object per rule.)
 //!
 //! `ExtBase` holds an extension's state (`_rref`, `_ext`, `_options`, `_canon`, `_std` …) as
 //! fields the Python side reads and writes by those names; the Python classes keep every
@@ -7,6 +9,7 @@
 //! not known yet). Reading a 10,000-rule chain touches ~20 attributes per rule, and a Python
 //! property is a frame each.
 use pyo3::exceptions::PyAttributeError;
+use pyo3::ffi;
 use pyo3::gc::PyVisit;
 use pyo3::intern;
 use pyo3::prelude::*;
@@ -41,39 +44,56 @@ fn canonical<'py>(slf: &Bound<'py, ExtBase>) -> PyResult<Bound<'py, PyAny>> {
     }
 }
 
-/// `parameters`: `{name_with_underscores: "value words"}` (`"!…"` when inverted). The common
-/// option (no dash in its name, one argument, not inverted) reuses its strings.
+/// `name.replace("-", "_")`, the same object when there is no dash (as CPython's replace).
+fn underscored<'py>(name: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
+    let py = name.py();
+    // SAFETY: live objects; PyUnicode_Replace checks their types and returns a new reference.
+    unsafe {
+        Bound::from_owned_ptr_or_err(
+            py,
+            ffi::PyUnicode_Replace(
+                name.as_ptr(),
+                intern!(py, "-").as_ptr(),
+                intern!(py, "_").as_ptr(),
+                -1,
+            ),
+        )
+    }
+}
+
+/// `"!" + " ".join(args) if inverted else " ".join(args)`, in C string functions (the abi3
+/// build has no borrowed UTF-8 view, so a Rust &str would be a copy per word).
+fn joined<'py>(args: &Bound<'py, PyAny>, inverted: bool) -> PyResult<Bound<'py, PyAny>> {
+    let py = args.py();
+    // SAFETY: live objects; both functions check their arguments and return new references.
+    unsafe {
+        let joined = Bound::from_owned_ptr_or_err(
+            py,
+            ffi::PyUnicode_Join(intern!(py, " ").as_ptr(), args.as_ptr()),
+        )?;
+        if !inverted {
+            return Ok(joined);
+        }
+        Bound::from_owned_ptr_or_err(
+            py,
+            ffi::PyUnicode_Concat(intern!(py, "!").as_ptr(), joined.as_ptr()),
+        )
+    }
+}
+
+/// Whether `obj` is a str equal to the ASCII `text`.
+fn is_str(obj: &Bound<'_, PyAny>, text: &std::ffi::CStr) -> bool {
+    // SAFETY: a live str; the comparison raises nothing.
+    obj.is_instance_of::<PyString>()
+        && unsafe { ffi::PyUnicode_CompareWithASCIIString(obj.as_ptr(), text.as_ptr()) == 0 }
+}
+
+/// `parameters`: `{name_with_underscores: "value words"}` (`"!…"` when inverted).
 fn parameters<'py>(slf: &Bound<'py, ExtBase>) -> PyResult<Bound<'py, PyDict>> {
-    let py = slf.py();
-    let params = PyDict::new(py);
+    let params = PyDict::new(slf.py());
     for opt in canonical(slf)?.try_iter()? {
         let (name, inverted, args) = option(opt)?;
-        let name = name.downcast_into::<PyString>()?;
-        let key = {
-            let text = name.to_cow()?;
-            if text.contains('-') {
-                PyString::new(py, &text.replace('-', "_"))
-            } else {
-                name
-            }
-        };
-        if let Ok(t) = args.downcast::<PyTuple>() {
-            if !inverted && t.len() == 1 {
-                let arg = t.get_item(0)?;
-                if arg.is_exact_instance_of::<PyString>() {
-                    params.set_item(key, arg)?;
-                    continue;
-                }
-            }
-        }
-        let mut value = String::from(if inverted { "!" } else { "" });
-        for (i, arg) in args.try_iter()?.enumerate() {
-            if i > 0 {
-                value.push(' ');
-            }
-            value.push_str(&arg?.downcast::<PyString>()?.to_cow()?);
-        }
-        params.set_item(key, value)?;
+        params.set_item(underscored(&name)?, joined(&args, inverted)?)?;
     }
     Ok(params)
 }
@@ -147,9 +167,7 @@ impl ExtBase {
         let py = slf.py();
         let this = slf.borrow();
         let ext = this.ext.bind(py);
-        if ext.downcast::<PyString>().is_ok_and(|s| s == "state")
-            && !this.options.bind(py).is_truthy()?
-        {
+        if is_str(ext, c"state") && !this.options.bind(py).is_truthy()? {
             return Ok(intern!(py, "conntrack").clone().into_any().unbind());
         }
         Ok(ext.clone().unbind())
@@ -172,11 +190,7 @@ impl ExtBase {
     fn _target_name(slf: &Bound<'_, Self>) -> PyResult<PyObject> {
         let py = slf.py();
         let ext = slf.borrow().ext.clone_ref(py);
-        if ext
-            .bind(py)
-            .downcast::<PyString>()
-            .is_ok_and(|s| s == "NOTRACK")
-        {
+        if is_str(ext.bind(py), c"NOTRACK") {
             return Ok(intern!(py, "CT").clone().into_any().unbind());
         }
         Ok(ext)
@@ -268,29 +282,7 @@ fn standard(slf: &Bound<'_, ExtBase>) -> PyResult<bool> {
         .is_truthy()
 }
 
-/// Base of the Python `Rule`.
-#[pyclass(subclass, frozen, module = "pytables._native")]
-pub struct RuleBase;
-
-#[pymethods]
-impl RuleBase {
-    #[new]
-    #[pyo3(signature = (*_args, **_kwargs))]
-    fn new(_args: &Bound<'_, PyTuple>, _kwargs: Option<&Bound<'_, PyDict>>) -> Self {
-        RuleBase
-    }
-
-    /// A copy of the rule's match list (python-iptables hands out a copy).
-    #[getter]
-    fn matches<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyList>> {
-        let matches = slf.getattr(intern!(slf.py(), "_matches"))?;
-        let matches = matches.downcast::<PyList>()?;
-        Ok(matches.get_slice(0, matches.len()))
-    }
-}
-
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<ExtBase>()?;
-    m.add_class::<RuleBase>()?;
     Ok(())
 }
