@@ -11,6 +11,7 @@ use pyo3::types::{PyList, PyString, PyTuple, PyWeakrefReference};
 use pytables_core::rule::{self, NegRef, OptionRef, RuleRef, Token};
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 
 use crate::objects::ExtBase;
 use crate::spec::{iface_form, proto_form, v4_form, v6_form};
@@ -29,7 +30,29 @@ pub fn untrack(obj: &Bound<'_, PyAny>) {
 /// made is one more object to allocate and free. Strings are immutable, so sharing is unseen.
 pub struct Words<'py> {
     py: Python<'py>,
-    known: RefCell<HashMap<String, Bound<'py, PyString>>>,
+    known: RefCell<HashMap<String, Bound<'py, PyString>, BuildHasherDefault<Fnv>>>,
+}
+
+/// FNV-1a: the words are short and not attacker-chosen, so SipHash's cost buys nothing here.
+#[derive(Default)]
+pub struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for b in bytes {
+            h = (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        self.0 = h;
+    }
 }
 
 impl<'py> Words<'py> {
@@ -39,7 +62,7 @@ impl<'py> Words<'py> {
     pub fn new(py: Python<'py>) -> Self {
         Words {
             py,
-            known: RefCell::new(HashMap::new()),
+            known: RefCell::new(HashMap::default()),
         }
     }
 
@@ -162,7 +185,7 @@ struct Builder<'py> {
     chain: Bound<'py, PyAny>,
     /// `is_standard(nfproto, name)` of the Python side, asked once per target name.
     is_standard: Bound<'py, PyAny>,
-    standard: RefCell<HashMap<String, Bound<'py, PyAny>>>,
+    standard: RefCell<HashMap<String, Bound<'py, PyAny>, BuildHasherDefault<Fnv>>>,
     zero: Bound<'py, PyAny>,
     words: Words<'py>,
 }
@@ -299,7 +322,7 @@ pub fn build_rules<'py>(
         target_cls,
         chain,
         is_standard,
-        standard: RefCell::new(HashMap::new()),
+        standard: RefCell::new(HashMap::default()),
         zero: PyTuple::new(py, [0u8, 0u8])?.into_any(),
         words: Words::new(py),
     };
