@@ -240,6 +240,9 @@ impl<'py> Builder<'py> {
         let rule = new_object(&self.rule_cls)?;
         // Extensions point back weakly: see `_Extension._rule` on the Python side.
         let back = PyWeakrefReference::new(&rule)?.into_any();
+        // A weak reference without callback holds nothing the GC must see: one tracked object
+        // less per rule for every collection to walk.
+        untrack(&back);
         let zero_rev = 0u8.into_pyobject(py)?.into_any();
         let ext = |cls: &Bound<'py, PyAny>,
                    name: &str,
