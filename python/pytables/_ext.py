@@ -6,6 +6,7 @@ what iptables-save prints for them — so values read back exactly as python-ipt
 (`m.dport = "http"` reads `'80'`) and a hand-built rule equals its kernel copy.
 """
 
+import gc
 import re
 import weakref
 
@@ -212,6 +213,15 @@ class _Extension(_native.ExtBase):
         return self.parameters.get(attr)
 
     def __setattr__(self, attr, value):
+        if not _is_tracked(self):
+            # Read from a chain, an extension, its rule and the rule's match list start untracked
+            # by the cyclic GC (see `Rule.__setattr__`); a value set here may lead back to the
+            # rule, so all three are tracked again first.
+            _native.track(self)
+            rule = self._rule
+            if rule is not None:
+                _native.track(rule)
+                _native.track(rule._matches)
         if attr in _VIEWS and isinstance(getattr(type(self), attr, None), _GetSet):
             # A native read-only view: fail as the Python property it stands for would.
             raise AttributeError("property %r of %r object has no setter" % (attr, type(self).__qualname__))
@@ -370,6 +380,7 @@ class Target(_Extension):
 
 
 _WeakRef = weakref.ref
+_is_tracked = gc.is_tracked
 
 
 def is_standard(nfproto, name):

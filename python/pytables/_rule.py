@@ -5,6 +5,7 @@ iptables-save spec they came from kept as their `_spec()`. A rule always knows h
 itself as an iptables-restore spec (`_spec()`), which is what goes to the server.
 """
 
+import gc
 import operator
 import sys
 
@@ -13,6 +14,13 @@ from ._ext import Match, Target, _WeakRef, from_save, is_standard
 
 _UNSET = object()
 _getrefcount = sys.getrefcount
+_is_tracked = gc.is_tracked
+
+
+def _track(obj):
+    """Tracks an object `build_rules` left untracked by the cyclic GC (see `Rule.__setattr__`)."""
+    if not _is_tracked(obj):
+        _native.track(obj)
 # Property getters in C (no Python frame): reading every field of 10,000 rules is the hot path.
 _get = operator.attrgetter
 
@@ -68,6 +76,13 @@ class Rule:
 
     # No __getattr__: it would take every attribute read of a Rule off CPython's fast path.
 
+    def __setattr__(self, name, value):
+        # A rule read from a chain starts untracked by the cyclic GC (it is in no cycle, and
+        # collections need not walk 10,000 rules); a change may close one, so track it first.
+        if not _is_tracked(self):
+            _native.track(self)
+        object.__setattr__(self, name, value)
+
     def _changed(self):
         self._spec_cache = None
 
@@ -83,6 +98,8 @@ class Rule:
             for m in self._matches:
                 used = used or _getrefcount(m) > 3
             if used:
+                # This rule is tracked while finalised; its match list may not be.
+                _track(self._matches)
                 for e in (self._target, *self._matches):
                     if e is not None and e._rref.__class__ is _WeakRef:
                         e._rref = self
@@ -154,6 +171,7 @@ class Rule:
 
     def add_match(self, match):
         match.rule = self
+        _track(self._matches)  # the match may point back at this rule: a cycle to see
         self._matches.append(match)
         self._changed()
 

@@ -128,3 +128,36 @@ def test_read_back_views_follow_changes(netns):
         with pytest.raises(AttributeError, match="property '%s' of '%s' object has no setter"
                            % (attr, type(obj).__name__)):
             setattr(obj, attr, "x")
+
+
+def test_cycles_made_after_reading_are_collected(netns):
+    """Read rules start untracked by the cyclic GC; every change that could close a cycle
+    tracks them again, so the cycle is still collected."""
+    _load(netns)
+
+    def collected(make_cycle):
+        rule = _chain().rules[0]
+        make_cycle(rule)
+        ref = weakref.ref(rule)
+        del rule
+        gc.collect()
+        return ref() is None
+
+    assert collected(lambda r: setattr(r, "me", r))
+    assert collected(lambda r: setattr(r, "note", [r]))
+    assert collected(lambda r: setattr(r.target, "_note", [r]))
+    assert collected(lambda r: setattr(r.matches[1], "_note", {"rule": r}))
+    assert collected(lambda r: r.add_match(pytables.Match(r, "udp")))
+    assert collected(lambda r: setattr(r, "target", pytables.Target(r, "DROP")))
+    assert collected(lambda r: setattr(r.matches[0], "rule", r))
+
+
+def test_kept_extension_then_dropped_is_collected(netns):
+    _load(netns)
+    match = _chain().rules[0].matches[0]
+    gc.collect()
+    ref = weakref.ref(match.rule)
+    assert ref() is not None
+    del match
+    gc.collect()
+    assert ref() is None

@@ -7,6 +7,7 @@
 use pyo3::exceptions::PyValueError;
 use pyo3::intern;
 use pyo3::prelude::*;
+use pyo3::sync::GILOnceCell;
 use pyo3::types::{PyList, PyString, PyTuple, PyWeakrefReference};
 use pytables_core::rule::{self, NegRef, OptionRef, RuleRef, Token};
 use std::cell::RefCell;
@@ -271,6 +272,16 @@ impl<'py> Builder<'py> {
             .map(|m| ext(&self.match_cls, &m.name, r.options_of(m), None))
             .collect::<PyResult<Vec<_>>>()?;
         let target = ext(&self.target_cls, tname, topts, Some(&std))?;
+        // The rule, its match list, matches and target start untracked by the cyclic GC: as
+        // built they can be in no cycle (the back-references are weak), and a 10,000-rule chain
+        // is ~45,000 objects every collection would walk. Any change that could close a cycle
+        // tracks them again first (`Rule.__setattr__`, `_Extension.__setattr__`, `add_match`,
+        // `Rule.__del__`, through `track` below).
+        for obj in matches.iter().chain([&target]) {
+            untrack(obj);
+        }
+        let match_list = PyList::new(py, matches)?.into_any();
+        untrack(&match_list);
         let none = py.None().into_bound(py);
         let fields = [
             (intern!(py, "chain"), self.chain.clone()),
@@ -290,14 +301,12 @@ impl<'py> Builder<'py> {
                 intern!(py, "_goto"),
                 goto.into_pyobject(py)?.to_owned().into_any(),
             ),
-            (
-                intern!(py, "_matches"),
-                PyList::new(py, matches)?.into_any(),
-            ),
+            (intern!(py, "_matches"), match_list),
             (intern!(py, "_target"), target),
         ];
         let fields: Vec<_> = fields.iter().map(|(k, v)| (*k, v)).collect();
         set_attrs(&rule, &fields)?;
+        untrack(&rule);
         Ok(rule)
     }
 }
@@ -336,7 +345,31 @@ pub fn build_rules<'py>(
     PyList::new(py, rules)
 }
 
+/// Tracks `obj` by the cyclic GC again when `build_rules` left it untracked (no-op otherwise):
+/// the Python side calls it before a change that could make it part of a cycle.
+#[pyfunction]
+pub fn track(obj: &Bound<'_, PyAny>) -> PyResult<()> {
+    static IS_TRACKED: GILOnceCell<PyObject> = GILOnceCell::new();
+    let py = obj.py();
+    let is_tracked = IS_TRACKED.get_or_try_init(py, || {
+        Ok::<_, PyErr>(py.import("gc")?.getattr("is_tracked")?.unbind())
+    })?;
+    if is_tracked.call1(py, (obj,))?.is_truthy(py)? {
+        return Ok(());
+    }
+    // SAFETY: a live object; PyObject_GC_Track is only called for a GC type's untracked one
+    // (tracking a tracked object is a fatal error).
+    unsafe {
+        let flags = pyo3::ffi::PyType_GetFlags(pyo3::ffi::Py_TYPE(obj.as_ptr()));
+        if flags & pyo3::ffi::Py_TPFLAGS_HAVE_GC != 0 {
+            pyo3::ffi::PyObject_GC_Track(obj.as_ptr().cast());
+        }
+    }
+    Ok(())
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(build_rules, m)?)?;
+    m.add_function(wrap_pyfunction!(track, m)?)?;
     Ok(())
 }
