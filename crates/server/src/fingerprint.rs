@@ -112,7 +112,20 @@ fn entry_layout(family: Family) -> (usize, usize) {
     }
 }
 
-fn legacy(family: Family, table: &str) -> io::Result<Fingerprint> {
+/// A legacy table as the kernel hands it out: `ipt_getinfo`'s hook offsets and the entries.
+pub(crate) struct LegacyBlob {
+    pub family: Family,
+    pub valid_hooks: u32,
+    pub hook_entry: [u32; 5],
+    pub underflow: [u32; 5],
+    pub entries: u32,
+    /// The entries (`ipt_entry`/`ip6t_entry` with matches and target), counters included.
+    pub data: Vec<u8>,
+}
+
+/// Reads (family, table) with `IPT_SO_GET_INFO` and `IPT_SO_GET_ENTRIES`; None when the
+/// table is not loaded.
+pub(crate) fn legacy_blob(family: Family, table: &str) -> io::Result<Option<LegacyBlob>> {
     let (domain, level) = match family {
         Family::V4 => (libc::AF_INET, libc::SOL_IP),
         Family::V6 => (libc::AF_INET6, libc::SOL_IPV6),
@@ -132,40 +145,94 @@ fn legacy(family: Family, table: &str) -> io::Result<Fingerprint> {
     info[..table.len()].copy_from_slice(table.as_bytes());
     match getsockopt(&fd, level, SO_GET_INFO, &mut info) {
         Ok(()) => {}
-        // The table is not loaded: nothing in it.
-        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => {
-            return Ok(Fingerprint::Legacy {
-                entries: 0,
-                size: 0,
-                hash: 0,
-            })
-        }
+        Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(None),
         Err(e) => return Err(e),
     }
     let word = |i: usize| u32::from_ne_bytes(info[i..i + 4].try_into().unwrap());
-    let entries = word(GETINFO_LEN - 8);
+    let words = |at: usize| std::array::from_fn(|h| word(at + 4 * h));
     let size = word(GETINFO_LEN - 4);
-    // struct ipt_get_entries: name[32], size (u32), then the entries, 8-aligned.
     let header = 40;
     let mut blob = vec![0u8; header + size as usize];
     blob[..table.len()].copy_from_slice(table.as_bytes());
     blob[32..36].copy_from_slice(&size.to_ne_bytes());
     getsockopt(&fd, level, SO_GET_ENTRIES, &mut blob)?;
-    let (counters_at, next_at) = entry_layout(family);
-    let mut i = header;
-    while i + counters_at + 16 <= blob.len() {
-        blob[i + counters_at..i + counters_at + 16].fill(0);
-        let next = u16::from_ne_bytes(blob[i + next_at..i + next_at + 2].try_into().unwrap());
-        if next == 0 {
-            break;
+    blob.drain(..header);
+    Ok(Some(LegacyBlob {
+        family,
+        valid_hooks: word(TABLE_MAXNAMELEN),
+        hook_entry: words(TABLE_MAXNAMELEN + 4),
+        underflow: words(TABLE_MAXNAMELEN + 24),
+        entries: word(GETINFO_LEN - 8),
+        data: blob,
+    }))
+}
+
+impl LegacyBlob {
+    /// Offsets of every entry, in order.
+    pub fn offsets(&self) -> Vec<usize> {
+        let (counters_at, next_at) = entry_layout(self.family);
+        let mut out = Vec::with_capacity(self.entries as usize);
+        let mut i = 0;
+        while i + counters_at + 16 <= self.data.len() {
+            out.push(i);
+            let next =
+                u16::from_ne_bytes(self.data[i + next_at..i + next_at + 2].try_into().unwrap());
+            if next == 0 {
+                break;
+            }
+            i += next as usize;
         }
-        i += next as usize;
+        out
     }
-    Ok(Fingerprint::Legacy {
-        entries,
-        size,
-        hash: hash_words(&blob[header..]),
+
+    /// The (packets, bytes) of the entry at `offset`.
+    pub fn counters_at(&self, offset: usize) -> (u64, u64) {
+        let at = offset + entry_layout(self.family).0;
+        let word = |i: usize| u64::from_ne_bytes(self.data[i..i + 8].try_into().unwrap());
+        (word(at), word(at + 8))
+    }
+
+    /// The entry's target: its name and the bytes after the 32-byte `xt_entry_target` header.
+    pub fn target_at(&self, offset: usize) -> (&str, &[u8]) {
+        let target_offset_at = entry_layout(self.family).1 - 2;
+        let t = offset
+            + u16::from_ne_bytes(
+                self.data[offset + target_offset_at..offset + target_offset_at + 2]
+                    .try_into()
+                    .unwrap(),
+            ) as usize;
+        let size = u16::from_ne_bytes(self.data[t..t + 2].try_into().unwrap()) as usize;
+        let name = &self.data[t + 2..t + 31];
+        let name = std::str::from_utf8(&name[..name.iter().position(|&b| b == 0).unwrap_or(29)])
+            .unwrap_or("");
+        let end = (t + size).min(self.data.len());
+        (name, &self.data[(t + 32).min(end)..end])
+    }
+}
+
+fn legacy(family: Family, table: &str) -> io::Result<Fingerprint> {
+    Ok(match legacy_blob(family, table)? {
+        Some(mut blob) => of_legacy_blob(&mut blob),
+        // The table is not loaded: nothing in it.
+        None => Fingerprint::Legacy {
+            entries: 0,
+            size: 0,
+            hash: 0,
+        },
     })
+}
+
+/// The fingerprint of a blob read by [`legacy_blob`]; zeroes its counters.
+pub(crate) fn of_legacy_blob(blob: &mut LegacyBlob) -> Fingerprint {
+    let counters_at = entry_layout(blob.family).0;
+    for i in blob.offsets() {
+        blob.data[i + counters_at..i + counters_at + 16].fill(0);
+    }
+    Fingerprint::Legacy {
+        entries: blob.entries,
+        size: blob.data.len() as u32,
+        hash: hash_words(&blob.data),
+    }
 }
 
 /// FNV-1a over 8-byte words: not cryptographic (nobody forges a ruleset to collide with the

@@ -120,6 +120,47 @@ impl State {
         Ok(changed)
     }
 
+    /// [`State::refresh`], and the counters brought up to date too (see crate::counters): from
+    /// the kernel's entries on legacy, from netlink dumps on nf_tables; with one re-read when
+    /// they do not fit the cached table.
+    pub fn refresh_with_counters(&mut self, key: &Key) -> Result<bool, String> {
+        if self.runner.backend == pytables_core::Backend::Legacy {
+            if let (Ok(Some(mut blob)), Some(t)) = (
+                fingerprint::legacy_blob(key.0, &key.1),
+                self.tables.get_mut(key),
+            ) {
+                let counters = crate::counters::from_legacy(&blob);
+                let now = fingerprint::of_legacy_blob(&mut blob);
+                if t.fingerprint == Some(now) && crate::counters::apply(&mut t.table, &counters) {
+                    t.text = None;
+                    return Ok(false);
+                }
+            }
+            tracing::debug!(table = %key.1, "legacy counters do not fit the cached table; re-reading");
+            self.invalidate(key);
+            return self.refresh(key);
+        }
+        // nf_tables: the rules are current once the generation matches; then the counters.
+        let changed = self.refresh(key)?;
+        let fresh = crate::nft_counters::read(key.0, &key.1);
+        let still = fingerprint::nft_generation()
+            .ok()
+            .map(Fingerprint::NftGeneration);
+        if let (Ok(counters), Some(t)) = (fresh, self.tables.get_mut(key)) {
+            // The same generation before and after the dumps: they describe the cached rules.
+            if still.is_some()
+                && t.fingerprint == still
+                && crate::counters::apply(&mut t.table, &counters)
+            {
+                t.text = None;
+                return Ok(changed);
+            }
+        }
+        tracing::debug!(table = %key.1, "nf_tables counters do not fit the cached table; re-reading");
+        self.invalidate(key);
+        self.refresh(key).map(|c| c || changed)
+    }
+
     /// Marks a table the writer changed in place as the kernel's (its own committed change,
     /// known exactly), with the kernel's fingerprint taken right after the commit.
     pub fn install_computed(

@@ -192,9 +192,10 @@ impl Writer {
         let mut snap = Snapshot::default();
         for key in keys {
             if counters {
+                // Asked for a re-read (iptables-save -c), whatever the fingerprints say.
                 self.state.invalidate(&key);
             }
-            self.refresh(&key)
+            self.refresh(&key, true)
                 .map_err(|message| ServerError::BadRequest { message })?;
             snap.tables.extend(self.state.snapshot(&key));
         }
@@ -232,9 +233,15 @@ impl Writer {
     }
 
     /// Makes sure the server's view of `key` matches the kernel (re-reads it).
-    fn refresh(&mut self, key: &Key) -> Result<(), String> {
+    /// Brings `key` up to date with the kernel; `with_counters` for snapshots, whose readers
+    /// want current counters too (a commit's checks do not).
+    fn refresh(&mut self, key: &Key, with_counters: bool) -> Result<(), String> {
         let known = self.state.tables.contains_key(key);
-        if self.state.refresh(key)? && known {
+        let changed = match with_counters {
+            true => self.state.refresh_with_counters(key)?,
+            false => self.state.refresh(key)?,
+        };
+        if changed && known {
             debug!(family = %key.0, table = %key.1, "kernel changed outside pytables; reloaded");
             self.state.outside_changes += 1;
         }
@@ -600,7 +607,7 @@ impl Writer {
             keys.insert((op.family(), op.table().to_string()));
         }
         for key in &keys {
-            self.refresh(key).map_err(bad_request)?;
+            self.refresh(key, false).map_err(bad_request)?;
         }
         Ok(keys)
     }

@@ -343,3 +343,54 @@ fn rules_iptables_cannot_find_by_spec_are_deleted() {
         );
     }
 }
+
+/// A snapshot shows the counters traffic has moved since the server read the table, exactly as
+/// iptables-save -c prints them (no new traffic in a fresh namespace meanwhile).
+#[test]
+fn snapshots_show_current_counters() {
+    if skip() {
+        return;
+    }
+    for backend in backends_under_test() {
+        let ns = Netns::new("srv-ctr").unwrap();
+        let _server = Server::start(&ns, backend, &[]);
+        let mut c = connect(&ns);
+        let tx = |chain: &str| Transaction {
+            ops: vec![
+                append(Family::V4, "OUTPUT", "-p udp -m udp --dport 9 -j ACCEPT"),
+                append(Family::V4, "OUTPUT", "-p tcp -j ACCEPT"),
+                Op::CreateChain {
+                    family: Family::V4,
+                    table: "filter".into(),
+                    chain: chain.into(),
+                    exist_ok: false,
+                },
+                append(Family::V4, chain, "-j RETURN"),
+            ],
+        };
+        c.commit(&tx("USER")).unwrap();
+        for round in 1..=2u64 {
+            in_ns(&ns, move || {
+                let s = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+                for payload in [&b"a"[..], b"bb", b"ccc"] {
+                    s.send_to(payload, "127.0.0.1:9").unwrap();
+                }
+            });
+            let snap = c.snapshot(Family::V4, Some("filter")).unwrap();
+            let text = &snap.tables[0].text;
+            let save = backend.binary(Family::V4, pytables_core::Tool::Save);
+            let want = ns.run_ok(&save, &["-c", "-t", "filter"]).unwrap();
+            let rules = |t: &str| -> Vec<String> {
+                t.lines()
+                    .filter(|l| l.starts_with('[') || l.starts_with(':'))
+                    .map(str::to_string)
+                    .collect()
+            };
+            assert!(
+                text.contains(&format!("[{}:{}] -A OUTPUT -p udp", 3 * round, 90 * round)),
+                "{backend:?} round {round}:\n{text}"
+            );
+            assert_eq!(rules(text), rules(&want), "{backend:?} round {round}");
+        }
+    }
+}
