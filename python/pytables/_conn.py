@@ -30,12 +30,13 @@ def reset():
     _conn = None
 
 
-def snapshot(family, table):
-    """`(generation, chains)` of one table, None when iptables has no such table."""
+def snapshot(family, table, counters=False):
+    """`(generation, chains)` of one table, None when iptables has no such table. With `counters`
+    the server re-reads the kernel first, so packet and byte counters are current."""
     from .errors import IPTCError
 
     try:
-        return connection().snapshot(family, table)
+        return connection().snapshot(family, table, counters)
     except _native.ConnectionLost as exc:
         raise IPTCError("can't initialize %s: %s" % (table, exc.args[0])) from None
     except _native.ServerError as exc:

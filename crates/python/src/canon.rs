@@ -70,15 +70,22 @@ fn backend() -> Backend {
     }
 }
 
-/// The table a target must be tried in (NAT targets live in nat, packet-mangling ones in mangle).
+/// The table an extension must be tried in: the kernel refuses some outside one table (NAT
+/// targets outside nat, packet-mangling ones and `rpfilter` outside mangle (or raw), CT outside
+/// raw, SECMARK outside security (or mangle)).
 fn probe_table(kind: &str, name: &str) -> &'static str {
     if kind != "target" {
-        return "filter";
+        return match name {
+            "rpfilter" => "mangle",
+            _ => "filter",
+        };
     }
     match name {
-        "DNAT" | "SNAT" | "MASQUERADE" | "REDIRECT" | "NETMAP" | "DNPT" | "SNPT" => "nat",
-        "CT" | "NOTRACK" => "raw",
-        "TOS" | "DSCP" | "TTL" | "HL" | "ECN" | "TPROXY" | "CHECKSUM" | "TCPOPTSTRIP" => "mangle",
+        "DNAT" | "SNAT" | "MASQUERADE" | "REDIRECT" | "NETMAP" => "nat",
+        "CT" | "NOTRACK" | "TRACE" => "raw",
+        "TOS" | "DSCP" | "TTL" | "HL" | "ECN" | "TPROXY" | "CHECKSUM" | "TCPOPTSTRIP" | "DNPT"
+        | "SNPT" => "mangle",
+        "SECMARK" | "CONNSECMARK" => "security",
         _ => "filter",
     }
 }

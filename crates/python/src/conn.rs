@@ -275,16 +275,22 @@ impl Connection {
         }
     }
 
-    /// `(generation, chains)` of one table, or None when iptables knows no such table.
+    /// `(generation, chains)` of one table, or None when iptables knows no such table. With
+    /// `counters` the server re-reads the table first, so packet and byte counters are current.
+    #[pyo3(signature = (family, table, counters = false))]
     fn snapshot(
         &self,
         py: Python<'_>,
         family: &str,
         table: &str,
+        counters: bool,
     ) -> PyResult<Option<(u64, Vec<PyChain>)>> {
         let fam = family_of(family)?;
         let table = table.to_string();
-        let result = self.with_client(py, |c| c.snapshot(fam, Some(&table)));
+        let result = self.with_client(py, |c| match counters {
+            true => c.snapshot_with_counters(Some(fam), Some(&table)),
+            false => c.snapshot(fam, Some(&table)),
+        });
         let snap = match result {
             Ok(s) => s,
             Err(e) if e.is_instance_of::<ServerErrorExc>(py) => {

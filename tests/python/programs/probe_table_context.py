@@ -1,4 +1,4 @@
-# xfail: values valid only in their own table/chain are refused when set (pytables' probe tries them elsewhere): rpfilter loose= (mangle PREROUTING), SNPT/DNPT (ip6 mangle); python-iptables accepts and the kernel takes the rules
+# Values valid only in their own table are accepted when set (rpfilter loose= in mangle, SNPT/DNPT in ip6 mangle) and the rules reach the kernel.
 import iptc
 from _observe import attempt, table_view
 
