@@ -83,7 +83,16 @@ const HL_OPTS: &[Opt] = &[
 ];
 const CLASSIFY_OPTS: &[Opt] = &[opt(&["set-class"], One, false)];
 const CHECKSUM_OPTS: &[Opt] = &[opt(&["checksum-fill"], Zero, false)];
-const SET_OPTS: &[Opt] = &[opt(&["add-set"], Two, false), opt(&["del-set"], Two, false)];
+const SET_OPTS: &[Opt] = &[
+    opt(&["add-set"], Two, false),
+    opt(&["del-set"], Two, false),
+    opt(&["exist"], Zero, false),
+    opt(&["timeout"], One, false),
+    opt(&["map-set"], Two, false),
+    opt(&["map-mark"], Zero, false),
+    opt(&["map-prio"], Zero, false),
+    opt(&["map-queue"], Zero, false),
+];
 
 /// True for a name `-j` resolves to a built-in verdict or a target extension rather than a
 /// user chain.
@@ -1049,6 +1058,7 @@ fn classify(_ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
 }
 
 fn set(_ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
+    let adds = o.has("add-set");
     for name in ["add-set", "del-set"] {
         let Some(g) = o.take(name) else { continue };
         if !g.args[1].split(',').all(|f| f == "src" || f == "dst")
@@ -1062,6 +1072,25 @@ fn set(_ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
     }
     if out.is_empty() {
         return unknown("SET without --add-set/--del-set");
+    }
+    if ["map-set", "map-mark", "map-prio", "map-queue"]
+        .iter()
+        .any(|m| o.has(m))
+    {
+        return unknown("SET --map-*");
+    }
+    // As libxt_SET saves them: after the set, `--exist` then `--timeout`.
+    if o.take("exist").is_some() {
+        if !adds {
+            return unknown("--exist without --add-set");
+        }
+        out.flag("exist");
+    }
+    if let Some(g) = o.take("timeout") {
+        match decimal(g.arg(), u32::MAX as u64 - 1) {
+            Some(n) if adds => out.one("timeout", false, n.to_string()),
+            _ => return unknown("SET --timeout"),
+        }
     }
     done()
 }

@@ -708,15 +708,17 @@ fn time(_ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
         }
         let mut days = [false; 7];
         for w in g.arg().split(',') {
+            // libxt_time compares the first two letters only: "Mo", "Monday", "Thx" are days.
+            let named = |d: &&str| w.len() >= 2 && d.as_bytes()[..2] == w.as_bytes()[..2];
             let i = match decimal(w, 7) {
                 Some(n) if n >= 1 => n as usize - 1,
-                _ => match WEEKDAYS.iter().position(|d| *d == w) {
+                Some(_) => {
+                    return Err(o.err("weekdays", "No, the week does NOT begin with Sunday."))
+                }
+                None => match WEEKDAYS.iter().position(|d| named(&d)) {
                     Some(i) => i,
-                    None if w.chars().all(|c| c.is_ascii_alphabetic()) && w.len() != 3 => {
-                        return Err(o.err(
-                            "weekdays",
-                            format!("No, the week does NOT begin with \"{w}\""),
-                        ))
+                    None if w.chars().all(|c| c.is_ascii_alphabetic()) => {
+                        return Err(o.err("weekdays", format!("{w} is not a valid day specifier")))
                     }
                     None => return unknown(format!("week day {w:?}")),
                 },
