@@ -1,4 +1,4 @@
-# xfail: SET target option exist="" is refused as unknown by pytables; python-iptables accepts it (-j SET --add-set foo src --exist)
+# SET target option exist="" (-j SET --add-set foo src --exist) is accepted and reaches the kernel.
 # setup: ipset create foo hash:ip
 import iptc
 from _observe import attempt, chain_view
