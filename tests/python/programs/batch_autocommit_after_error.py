@@ -1,4 +1,5 @@
-# xfail: easy.batch_delete_rules that raises partway leaves autocommit False in python-iptables; pytables restores True
+# Easy.batch_delete_rules that raises partway leaves autocommit False in python-iptables; pytables restores True
+# documented: autocommit MIGRATING #29
 import iptc
 from _observe import attempt, obs
 from iptc import easy
