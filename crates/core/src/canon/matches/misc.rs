@@ -715,7 +715,7 @@ fn time(_ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
                 Some(_) => {
                     return Err(o.err("weekdays", "No, the week does NOT begin with Sunday."))
                 }
-                None => match WEEKDAYS.iter().position(|d| named(&d)) {
+                None => match WEEKDAYS.iter().position(named) {
                     Some(i) => i,
                     None if w.chars().all(|c| c.is_ascii_alphabetic()) => {
                         return Err(o.err("weekdays", format!("{w} is not a valid day specifier")))
