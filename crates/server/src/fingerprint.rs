@@ -10,6 +10,8 @@ use std::io;
 
 use pytables_core::{Backend, Family};
 
+use crate::netlink::{self, Fd};
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fingerprint {
     NftGeneration(u32),
@@ -24,76 +26,20 @@ pub fn current(backend: Backend, family: Family, table: &str) -> io::Result<Fing
     }
 }
 
-const NFNL_SUBSYS_NFTABLES: u16 = 10;
 const NFT_MSG_GETGEN: u16 = 16;
 const NFT_MSG_NEWGEN: u16 = 15;
 const NFTA_GEN_ID: u16 = 1;
 
 /// Asks nf_tables for its ruleset generation id.
 pub fn nft_generation() -> io::Result<u32> {
-    let fd = Fd::new(unsafe {
-        // SAFETY: plain socket(2) call; the fd is owned by `Fd`.
-        libc::socket(
-            libc::AF_NETLINK,
-            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-            libc::NETLINK_NETFILTER,
-        )
-    })?;
-    // nlmsghdr (16 bytes) + nfgenmsg (4 bytes).
-    let mut req = [0u8; 20];
-    req[0..4].copy_from_slice(&20u32.to_ne_bytes());
-    req[4..6].copy_from_slice(&((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETGEN).to_ne_bytes());
-    req[6..8].copy_from_slice(&(libc::NLM_F_REQUEST as u16).to_ne_bytes());
-    req[8..12].copy_from_slice(&1u32.to_ne_bytes());
-    req[16] = libc::AF_UNSPEC as u8; // nfgen_family
-    req[17] = 0; // NFNETLINK_V0
-    let mut addr: libc::sockaddr_nl = unsafe { std::mem::zeroed() };
-    addr.nl_family = libc::AF_NETLINK as u16;
-    // SAFETY: buffers and lengths are valid for the calls.
-    let sent = unsafe {
-        libc::sendto(
-            fd.0,
-            req.as_ptr().cast(),
-            req.len(),
-            0,
-            (&addr as *const libc::sockaddr_nl).cast(),
-            std::mem::size_of::<libc::sockaddr_nl>() as u32,
-        )
-    };
-    if sent < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    let mut buf = [0u8; 4096];
-    // SAFETY: buf is valid for its length.
-    let n = unsafe { libc::recv(fd.0, buf.as_mut_ptr().cast(), buf.len(), 0) };
-    if n < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    parse_newgen(&buf[..n as usize])
+    netlink::nftables(NFT_MSG_GETGEN, false, libc::AF_UNSPEC as u8, &[])?
+        .iter()
+        .filter(|m| m.kind == NFT_MSG_NEWGEN)
+        .find_map(|m| {
+            let id = netlink::find(&netlink::attributes(&m.body), NFTA_GEN_ID)?;
+            Some(u32::from_be_bytes(id.get(..4)?.try_into().ok()?))
+        })
         .ok_or_else(|| io::Error::other("no NFTA_GEN_ID in the NFT_MSG_GETGEN reply"))
-}
-
-fn parse_newgen(msg: &[u8]) -> Option<u32> {
-    let u16_at = |b: &[u8], i: usize| Some(u16::from_ne_bytes(b.get(i..i + 2)?.try_into().ok()?));
-    let len = u32::from_ne_bytes(msg.get(0..4)?.try_into().ok()?) as usize;
-    let kind = u16_at(msg, 4)?;
-    if kind & 0xff != NFT_MSG_NEWGEN {
-        return None;
-    }
-    // Attributes follow the nlmsghdr (16) and nfgenmsg (4).
-    let mut i = 20;
-    while i + 4 <= len.min(msg.len()) {
-        let alen = u16_at(msg, i)? as usize;
-        let atype = u16_at(msg, i + 2)? & 0x3fff;
-        if alen < 4 {
-            return None;
-        }
-        if atype == NFTA_GEN_ID && alen >= 8 {
-            return Some(u32::from_be_bytes(msg.get(i + 4..i + 8)?.try_into().ok()?));
-        }
-        i += (alen + 3) & !3;
-    }
-    None
 }
 
 // From <linux/netfilter_ipv4/ip_tables.h> / ip6_tables.h: same numbers on SOL_IP / SOL_IPV6.
@@ -130,14 +76,7 @@ pub(crate) fn legacy_blob(family: Family, table: &str) -> io::Result<Option<Lega
         Family::V4 => (libc::AF_INET, libc::SOL_IP),
         Family::V6 => (libc::AF_INET6, libc::SOL_IPV6),
     };
-    let fd = Fd::new(unsafe {
-        // SAFETY: plain socket(2) call.
-        libc::socket(
-            domain,
-            libc::SOCK_RAW | libc::SOCK_CLOEXEC,
-            libc::IPPROTO_RAW,
-        )
-    })?;
+    let fd = Fd::socket(domain, libc::IPPROTO_RAW)?;
     if table.len() >= TABLE_MAXNAMELEN {
         return Err(io::Error::other("table name too long"));
     }
@@ -260,23 +199,4 @@ fn getsockopt(fd: &Fd, level: libc::c_int, opt: libc::c_int, buf: &mut [u8]) -> 
         return Err(io::Error::last_os_error());
     }
     Ok(())
-}
-
-struct Fd(libc::c_int);
-
-impl Fd {
-    fn new(fd: libc::c_int) -> io::Result<Fd> {
-        if fd < 0 {
-            Err(io::Error::last_os_error())
-        } else {
-            Ok(Fd(fd))
-        }
-    }
-}
-
-impl Drop for Fd {
-    fn drop(&mut self) {
-        // SAFETY: we own the fd.
-        unsafe { libc::close(self.0) };
-    }
 }

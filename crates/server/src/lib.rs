@@ -27,6 +27,7 @@ pub mod fingerprint;
 pub mod journal;
 pub mod listener;
 pub mod lock;
+mod netlink;
 pub mod nft_counters;
 pub mod order;
 pub mod placement;
