@@ -7,6 +7,8 @@
 //!   [`placement`]: rules an nf_tables race shifted, moved back.
 //! - [`state`] / [`order`] / [`runner`] / [`savetext`]: what the kernel holds (and in which
 //!   order iptables-save lists it) and the iptables binaries.
+//! - [`fingerprint`] / [`counters`] / [`nft_counters`] / [`netlink`]: has the kernel changed,
+//!   and its current packet counters, read without iptables-save.
 //! - [`auth`] / [`audit`] / [`config`] / [`backend`]: policy, audit log, settings.
 //!
 //! [`run`] is the whole server; the `pytables-server` binary and the Python package
