@@ -32,14 +32,21 @@ const NFTA_GEN_ID: u16 = 1;
 
 /// Asks nf_tables for its ruleset generation id.
 pub fn nft_generation() -> io::Result<u32> {
-    netlink::nftables(NFT_MSG_GETGEN, false, libc::AF_UNSPEC as u8, &[])?
-        .iter()
-        .filter(|m| m.kind == NFT_MSG_NEWGEN)
-        .find_map(|m| {
-            let id = netlink::find(&netlink::attributes(&m.body), NFTA_GEN_ID)?;
-            Some(u32::from_be_bytes(id.get(..4)?.try_into().ok()?))
-        })
-        .ok_or_else(|| io::Error::other("no NFTA_GEN_ID in the NFT_MSG_GETGEN reply"))
+    let mut generation = None;
+    netlink::nftables(
+        NFT_MSG_GETGEN,
+        false,
+        libc::AF_UNSPEC as u8,
+        &[],
+        |kind, body| {
+            if kind == NFT_MSG_NEWGEN {
+                let id = netlink::find(&netlink::attributes(body), NFTA_GEN_ID);
+                generation =
+                    id.and_then(|v| Some(u32::from_be_bytes(v.get(..4)?.try_into().ok()?)));
+            }
+        },
+    )?;
+    generation.ok_or_else(|| io::Error::other("no NFTA_GEN_ID in the NFT_MSG_GETGEN reply"))
 }
 
 // From <linux/netfilter_ipv4/ip_tables.h> / ip6_tables.h: same numbers on SOL_IP / SOL_IPV6.

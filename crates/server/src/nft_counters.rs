@@ -8,7 +8,7 @@ use std::io;
 use pytables_core::{Counters, Family};
 
 use crate::counters::KernelCounters;
-use crate::netlink::{attributes, find, nftables, string, string_attr, Message};
+use crate::netlink::{attributes, find, nftables, string, string_attr};
 
 const NFT_MSG_NEWCHAIN: u16 = 3;
 const NFT_MSG_GETCHAIN: u16 = 4;
@@ -33,11 +33,9 @@ pub fn read(family: Family, table: &str) -> io::Result<KernelCounters> {
         Family::V6 => libc::NFPROTO_IPV6 as u8,
     };
     let mut out = KernelCounters::default();
-    let rules = dump(nfproto, NFT_MSG_GETRULE, NFT_MSG_NEWRULE, table)?;
-    for msg in &rules {
-        let attrs = attributes(&msg.body);
-        let chain = string(find(&attrs, NFTA_RULE_CHAIN).unwrap_or_default());
-        let counters = find(&attrs, NFTA_RULE_EXPRESSIONS)
+    dump(nfproto, NFT_MSG_GETRULE, NFT_MSG_NEWRULE, table, |attrs| {
+        let chain = string(find(attrs, NFTA_RULE_CHAIN).unwrap_or_default());
+        let counters = find(attrs, NFTA_RULE_EXPRESSIONS)
             .map(attributes)
             .unwrap_or_default()
             .into_iter()
@@ -50,27 +48,40 @@ pub fn read(family: Family, table: &str) -> io::Result<KernelCounters> {
             })
             .unwrap_or_default();
         out.chains.entry(chain).or_default().rules.push(counters);
-    }
-    for msg in &dump(nfproto, NFT_MSG_GETCHAIN, NFT_MSG_NEWCHAIN, table)? {
-        let attrs = attributes(&msg.body);
-        let name = string(find(&attrs, NFTA_CHAIN_NAME).unwrap_or_default());
-        let policy = find(&attrs, NFTA_CHAIN_COUNTERS).and_then(counter);
-        out.chains.entry(name).or_default().policy = policy;
-    }
+    })?;
+    dump(
+        nfproto,
+        NFT_MSG_GETCHAIN,
+        NFT_MSG_NEWCHAIN,
+        table,
+        |attrs| {
+            let name = string(find(attrs, NFTA_CHAIN_NAME).unwrap_or_default());
+            let policy = find(attrs, NFTA_CHAIN_COUNTERS).and_then(counter);
+            out.chains.entry(name).or_default().policy = policy;
+        },
+    )?;
     Ok(out)
 }
 
-/// The `reply` messages of a dump of `table`'s objects (filtered here too: not every kernel
-/// filters dumps by table).
-fn dump(nfproto: u8, request: u16, reply: u16, table: &str) -> io::Result<Vec<Message>> {
-    let messages = nftables(request, true, nfproto, &string_attr(NFTA_TABLE_ATTR, table))?;
-    Ok(messages
-        .into_iter()
-        .filter(|m| {
-            m.kind == reply
-                && string(find(&attributes(&m.body), NFTA_TABLE_ATTR).unwrap_or_default()) == table
-        })
-        .collect())
+/// Dumps `table`'s objects, handing each `reply` message's attributes to `each` (filtered by
+/// table here too: not every kernel filters dumps by table).
+fn dump(
+    nfproto: u8,
+    request: u16,
+    reply: u16,
+    table: &str,
+    mut each: impl FnMut(&[(u16, &[u8])]),
+) -> io::Result<()> {
+    let filter = string_attr(NFTA_TABLE_ATTR, table);
+    nftables(request, true, nfproto, &filter, |kind, body| {
+        if kind != reply {
+            return;
+        }
+        let attrs = attributes(body);
+        if string(find(&attrs, NFTA_TABLE_ATTR).unwrap_or_default()) == table {
+            each(&attrs);
+        }
+    })
 }
 
 /// A nested NFTA_COUNTER_BYTES / NFTA_COUNTER_PACKETS pair (big-endian u64s).
