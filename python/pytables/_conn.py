@@ -129,6 +129,8 @@ def _map_error(err, ops, IPTCError, ConflictError):
             return IPTCError("can't %s: b'Bad built-in chain name'" % _what(op))
         if ikind == "builtin_chain" and op and op["op"] == "rename_chain":
             return IPTCError("can't %s: b'No chain/target/match by that name'" % _what(op))
+        if ikind == "no_such_chain" and op and op["op"] == "delete_rule":
+            ikind = "rule_not_found"  # libiptc's text for ENOENT from TC_DELETE_ENTRY
         text = _STRERROR.get(ikind, repr(str(inner).encode()))
         return IPTCError("can't %s: %s" % (_what(op), text))
     if kind == "iptables_refused":

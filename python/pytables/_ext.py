@@ -8,6 +8,7 @@ what iptables-save prints for them — so values read back exactly as python-ipt
 
 import gc
 import re
+import subprocess
 import weakref
 
 from . import _canon, _native, _registry
@@ -23,7 +24,7 @@ _FRESH = {
     ("match", "recent"): [("name", False, ("DEFAULT",)), ("mask", False, ("255.255.255.255",)),
                           ("rsource", False, ())],
     ("match", "hashlimit"): [("hashlimit-upto", False, ("inf",)), ("hashlimit-burst", False, ("5",)),
-                             ("hashlimit-name", False, ("",))],
+                             ("hashlimit-name", False, ())],
     ("match", "mac"): [("mac-source", False, ("00:00:00:00:00:00",))],
     ("match", "connlimit"): [("connlimit-above", False, ("0",)), ("connlimit-mask", False, ("32",)),
                              ("connlimit-saddr", False, ())],
@@ -56,9 +57,7 @@ def _option_value(parameter, value):
     if isinstance(value, str):
         inverted = value.startswith("!")
         if inverted:
-            value = value[1:].lstrip()
-            if value.startswith("!"):
-                raise ValueError("invalid value %r" % value.encode())
+            value = value[1:].lstrip()  # a second "!" is left for the extension to refuse
         return inverted, ((value,) if value != "" else ())
     if isinstance(value, (list, tuple)):
         items = list(value)
@@ -71,6 +70,84 @@ def _option_value(parameter, value):
         return inverted, tuple(items)
     # python-iptables calls len() on it.
     raise TypeError("object of type '%s' has no len()" % type(value).__name__)
+
+
+# Extensions python-iptables drives through libxtables' old parsing API (the rest are x6).
+_OLD_API = frozenset(("tcp", "set", "sctp", "SET", "TRACE"))
+# Aliases: libxtables names the extension they are part of.
+_REAL_NAME = {"state": "conntrack", "NOTRACK": "CT"}
+
+
+def _final_check_error(kind, ext, reason):
+    """python-iptables' final_check() refusal, with the reason. It first parses again what the
+    extension shows: a mandatory option shown empty (libxtables' zeroed data) fails that parse;
+    then a mandatory option of the option table, else the extension's own final check."""
+    name = _REAL_NAME.get(ext, ext)
+    missing = re.search(r'option "--([\w-]+)" must be specified', reason)
+    shown_empty = missing and any(n == missing.group(1) and not "".join(args)
+                                  for n, _, args in _FRESH.get((kind, ext), ()))
+    if shown_empty and ext not in _OLD_API:
+        if kind == "target":
+            text = "b'%s': parameter error -2 (b'')" % name
+        else:
+            text = "b'%s': parameter '' error -2" % name
+    elif missing and ext not in _OLD_API:
+        text = "b'%s': --b'%s' must be specified" % (name, missing.group(1))
+    elif ext in _OLD_API:
+        text = "b'%s'.final_check() has failed" % name
+    else:
+        text = "b'%s'.x6_fcheck has failed" % name
+    return XTablesError("%s (%s)" % (text, reason))
+
+
+def _is_conflict(exc):
+    """libxtables refuses an option that overwrites an earlier one of the same field."""
+    text = str(exc)
+    return "can only be used once" in text or "Only one of" in text
+
+
+def _kernel_refusal(reason):
+    """iptables-restore's bare "line N failed" (nft: "line N: RULE_APPEND failed (...)"): iptables
+    parsed the rule, the kernel refused it."""
+    return re.fullmatch(r"(\S+: )?line \d+(: [A-Z_]+)? failed\b.*", (reason or "").strip(),
+                        re.DOTALL) is not None
+
+
+def _left_to_final_check(exc, parameter=None):
+    """Whether a refusal of the whole option set is not the parser's, so python-iptables (which
+    parses one option at a time, with no flags of the others) would not raise it when set: the
+    kernel's refusal (iptables-restore's bare "line N failed", judged at commit), or a check
+    across options (it names an option besides the one set) that does not name the value."""
+    reason = getattr(exc, "reason", None)
+    if not reason:
+        return False  # not one of ours: keep the refusal
+    if _kernel_refusal(reason):
+        return True
+    value = getattr(exc, "value", None)
+    if "requires an argument" in reason or (
+            value and re.search(r"(?<![\w.-])%s(?![\w.-])" % re.escape(value), reason)):
+        return False  # the parser refused the words it was given
+    named = set(re.findall(r"--([a-z0-9][a-z0-9-]*)", reason))
+    if parameter is not None:
+        return bool(named - {parameter})
+    return len(named) > 1
+
+
+# Options whose value names an ipset: libxt_set looks it up in the kernel when parsing.
+_IPSET_OPTIONS = frozenset((("set", "match-set"), ("SET", "add-set"), ("SET", "del-set"),
+                            ("SET", "map-set")))
+
+
+def _ipset_exists(name):
+    """Whether the ipset exists in this network namespace (True when `ipset` cannot tell)."""
+    try:
+        proc = subprocess.run(["ipset", "-n", "list", name], stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE, timeout=10, check=False)
+    except (OSError, subprocess.SubprocessError):
+        return True
+    if proc.returncode == 0:
+        return True
+    return b"does not exist" not in proc.stderr
 
 
 class _Extension(_native.ExtBase):
@@ -115,10 +192,14 @@ class _Extension(_native.ExtBase):
             try:
                 opts = _canon.canonical(self._rule, self._kind, self._ext, self._options)
             except Exception as exc:
-                if self._options and not getattr(exc, "incomplete", False):
+                if self._options and not getattr(exc, "incomplete", False) and not _left_to_final_check(exc):
                     raise
-                # A mandatory option is still missing: python-iptables shows the defaults.
-                return self._options or _FRESH.get((self._kind, self._ext), [])
+                # A mandatory option is still missing, or a check across options fails (left to
+                # final_check): python-iptables shows libxtables' defaults overwritten by what
+                # it parsed.
+                given = {o[0] for o in self._options}
+                return self._options + [d for d in _FRESH.get((self._kind, self._ext), [])
+                                        if d[0] not in given]
             # None: iptables could not be asked; the options as given.
             self._canon = self._options if opts is None else opts
         return self._canon
@@ -126,7 +207,15 @@ class _Extension(_native.ExtBase):
     def _final_check(self):
         """Raises what iptables would refuse, including a missing mandatory option."""
         self._canon = None
-        opts = _canon.canonical(self._rule, self._kind, self._ext, self._options)
+        try:
+            opts = _canon.canonical(self._rule, self._kind, self._ext, self._options)
+        except Exception as exc:
+            if _kernel_refusal(getattr(exc, "reason", None)):
+                return  # libxtables' checks pass; the kernel refuses it at commit (IPTCError)
+            if not (getattr(exc, "incomplete", False) and getattr(exc, "reason", None)) \
+                    and not _left_to_final_check(exc):
+                raise
+            raise _final_check_error(self._kind, self._ext, exc.reason) from None
         if opts is not None:
             self._canon = opts
 
@@ -154,6 +243,7 @@ class _Extension(_native.ExtBase):
 
     def parse(self, parameter, value):
         inverted, args = _option_value(parameter, value)
+        self._check_value(parameter, args)
         new = (parameter, inverted, args)
         before = self._options
         if any(o[0] == parameter for o in before):
@@ -168,8 +258,10 @@ class _Extension(_native.ExtBase):
         except Exception as exc:
             if getattr(exc, "incomplete", False):
                 opts = None  # judged at final_check(), as python-iptables does
-            elif "can only be used once" in str(exc) and self._drop_alias_of(parameter):
+            elif _is_conflict(exc) and self._drop_alias_of(parameter):
                 opts = None  # an alias of an option set before: the new value wins
+            elif _left_to_final_check(exc, parameter):
+                opts = None  # not the parser's refusal: final_check() (or the commit) judges it
             else:
                 self._options = before
                 self._canon = previous
@@ -179,10 +271,15 @@ class _Extension(_native.ExtBase):
         if self._rule is not None:
             self._rule._changed()
 
+    def _check_value(self, parameter, args):
+        """Values libxtables checks against the system when it parses them (ipset names)."""
+        if (self._ext, parameter) in _IPSET_OPTIONS and args and not _ipset_exists(args[0]):
+            raise ValueError("invalid value %r" % args[0].encode())
+
     def _drop_alias_of(self, parameter):
         """Removes the earlier option that `parameter` is an alias of (`hashlimit` for
         `hashlimit-upto`), as libxtables overwrites it. True when one was found."""
-        for opt in self._options:
+        for opt in list(self._options):
             if opt[0] == parameter:
                 continue
             rest = [o for o in self._options if o is not opt]

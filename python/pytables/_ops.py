@@ -12,6 +12,7 @@ import re
 from .errors import ConflictError, IPTCError
 
 _NOCHAIN = "b'No chain/target/match by that name'"
+_BAD_RULE = "b'Bad rule (does a matching rule exist in that chain?)'"
 _VERDICTS = ("ACCEPT", "DROP", "QUEUE", "RETURN")
 # iptables-restore refuses longer chain names (XT_EXTENSION_MAXNAMELEN - 1).
 _MAX_CHAIN_NAME = 28
@@ -36,10 +37,10 @@ def _rule_json(rule):
     return d
 
 
-def _need(table, chain, what):
+def _need(table, chain, what, missing=_NOCHAIN):
     data = table._chain(chain)
     if data is None:
-        raise IPTCError("can't %s: %s" % (what, _NOCHAIN))
+        raise IPTCError("can't %s: %s" % (what, missing))
     return data
 
 
@@ -220,7 +221,8 @@ def replace(table, name, rule, anc):
 
 def delete(table, name, rule):
     _check_rule(rule)
-    data = _need(table, name, "delete entry from chain %s" % name)
+    # libiptc's strerror names ENOENT from TC_DELETE_ENTRY "Bad rule", missing chain or not.
+    data = _need(table, name, "delete entry from chain %s" % name, _BAD_RULE)
     # Fast path: our canonical text is usually exactly what iptables-save printed.
     mine = rule._spec()
     for i, (spec, _) in enumerate(data.rules):
@@ -234,5 +236,4 @@ def delete(table, name, rule):
         if kernel == rule and kernel._goto == rule._goto:
             del data.rules[i]
             return [_op(table, "delete_rule", chain=name, rule=spec)]
-    raise IPTCError("can't delete entry from chain %s: "
-                    "b'Bad rule (does a matching rule exist in that chain?)'" % name)
+    raise IPTCError("can't delete entry from chain %s: %s" % (name, _BAD_RULE))

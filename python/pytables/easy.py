@@ -370,7 +370,7 @@ def _mask_bits(mask):
 
 def decode_iptc_rule(iptc_rule, ipv6=False):
     if not ipv6 and isinstance(iptc_rule, Rule6):
-        raise AttributeError("'Rule6' object has no attribute 'fragment'")
+        iptc_rule.fragment  # noqa: B018 -- raises what python-iptables' IPv4 reading of a Rule6 raises
     d = {}
     for key, value in (("src", iptc_rule.src), ("dst", iptc_rule.dst)):
         if ipv6:

@@ -92,8 +92,10 @@ fn probe_table(kind: &str, name: &str) -> &'static str {
 
 /// Messages that say a mandatory option is still missing: python-iptables reports those only at
 /// `final_check()`, so the Python side lets them pass while options are being set.
-const INCOMPLETE: [&str; 7] = [
+const INCOMPLETE: [&str; 9] = [
     "must be specified",
+    "is mandatory",
+    "is missing",
     "must specify",
     "is required",
     "have to specify",
@@ -102,14 +104,29 @@ const INCOMPLETE: [&str; 7] = [
     "At least one parameter",
 ];
 
-/// Builds `module.cls(message)` with an `incomplete` attribute (see [`INCOMPLETE`]).
+/// Builds `module.cls(message)` with attributes for the Python side: `incomplete` (see
+/// [`INCOMPLETE`]), `reason` (iptables' or the model's own words, without our prefix) and `value`
+/// (the value of the option blamed, as given).
 fn exception(py: Python<'_>, module: &str, cls: &str, message: String) -> PyErr {
+    exception_with(py, module, cls, message, "", "")
+}
+
+fn exception_with(
+    py: Python<'_>,
+    module: &str,
+    cls: &str,
+    message: String,
+    reason: &str,
+    value: &str,
+) -> PyErr {
     let incomplete = INCOMPLETE.iter().any(|p| message.contains(p));
     let made = py
         .import(module)
         .and_then(|m| m.getattr(cls))
         .and_then(|c| c.call1((message,)))
-        .and_then(|exc| exc.setattr("incomplete", incomplete).map(|_| exc));
+        .and_then(|exc| exc.setattr("incomplete", incomplete).map(|_| exc))
+        .and_then(|exc| exc.setattr("reason", reason).map(|_| exc))
+        .and_then(|exc| exc.setattr("value", value).map(|_| exc));
     match made {
         Ok(exc) => PyErr::from_value(exc),
         Err(e) => e,
@@ -118,6 +135,54 @@ fn exception(py: Python<'_>, module: &str, cls: &str, message: String) -> PyErr 
 
 fn xtables_error(py: Python<'_>, message: String) -> PyErr {
     exception(py, "pytables.errors", "XTablesError", message)
+}
+
+/// The name libxtables reports for an extension: an alias names the extension it is part of
+/// (`state` is `conntrack`'s, `NOTRACK` is `CT`'s).
+fn real_name(name: &str) -> &str {
+    match name {
+        "state" => "conntrack",
+        "NOTRACK" => "CT",
+        _ => name,
+    }
+}
+
+/// python-iptables' text for a value an extension's parser refused, plus our reason.
+fn value_refusal(
+    py: Python<'_>,
+    kind: &str,
+    name: &str,
+    value: &str,
+    detail: &str,
+    reason: &str,
+) -> PyErr {
+    if OLD_API.contains(&name) {
+        return exception_with(
+            py,
+            "builtins",
+            "ValueError",
+            format!("invalid value b'{value}' ({detail})"),
+            reason,
+            value,
+        );
+    }
+    let name = real_name(name);
+    let message = if kind == "target" {
+        format!("b'{name}': parameter error -2 (b'{value}') ({detail})")
+    } else if value.is_empty() {
+        // python-iptables formats `argv[1] or ""`: an empty value shows as ''.
+        format!("b'{name}': parameter '' error -2 ({detail})")
+    } else {
+        format!("b'{name}': parameter 'b'{value}'' error -2 ({detail})")
+    };
+    exception_with(
+        py,
+        "pytables.errors",
+        "XTablesError",
+        message,
+        reason,
+        value,
+    )
 }
 
 /// python-iptables' exception for a refused option, with our reason appended.
@@ -150,6 +215,7 @@ fn refusal(
                 format!("invalid parameter b'{given}' ({detail})"),
             );
         }
+        let name = real_name(name);
         return xtables_error(
             py,
             format!("b'{name}': no such parameter b'{given}' ({detail})"),
@@ -160,24 +226,7 @@ fn refusal(
         .find(|(n, _, _)| *n == option)
         .and_then(|(_, _, args)| args.first().cloned())
         .unwrap_or_default();
-    if old_api {
-        return exception(
-            py,
-            "builtins",
-            "ValueError",
-            format!("invalid value b'{value}' ({detail})"),
-        );
-    }
-    if kind == "target" {
-        return xtables_error(
-            py,
-            format!("b'{name}': parameter error -2 (b'{value}') ({detail})"),
-        );
-    }
-    xtables_error(
-        py,
-        format!("b'{name}': parameter 'b'{value}'' error -2 ({detail})"),
-    )
+    value_refusal(py, kind, name, &value, &detail, &err.message)
 }
 
 /// Asks iptables for the canonical options (None when iptables cannot be run here).
@@ -221,23 +270,25 @@ fn probe(
         }
         Err(ProbeError::Refused { message, .. }) => {
             let message = message.trim();
-            if OLD_API.contains(&name) {
-                // libxtables' old API names the value; ours is the option set last.
-                let value = options
-                    .last()
-                    .and_then(|o| o.args.first())
-                    .map(|a| rule::unquote(a))
-                    .unwrap_or_default();
-                return Err(exception(
-                    py,
-                    "builtins",
-                    "ValueError",
-                    format!("invalid value b'{value}' (iptables refused `{text}`: {message})"),
-                ));
-            }
-            return Err(xtables_error(
+            // libxtables names the value being parsed; ours is the option set last.
+            let value = options
+                .last()
+                .and_then(|o| o.args.first())
+                .map(|a| rule::unquote(a))
+                .unwrap_or_default();
+            // Without the "iptables-restore v1.8.9 (legacy):" prefix (nft adds "; ").
+            let reason = message
+                .split_once("):")
+                .filter(|(head, _)| head.contains(" v") && !head.contains('\n'))
+                .map(|(_, r)| r.trim_start_matches([';', ' ']))
+                .unwrap_or(message);
+            return Err(value_refusal(
                 py,
-                format!("b'{name}': iptables refused `{text}`: {message}"),
+                kind,
+                name,
+                &value,
+                &format!("iptables refused `{text}`: {message}"),
+                reason,
             ));
         }
         Err(_) => return Ok(None),
@@ -295,6 +346,7 @@ pub fn canonical_options(
 ) -> PyResult<Option<Vec<PyOption>>> {
     let family = family_of(nfproto);
     let protocol = protocol.map(|(inverted, value)| Negatable { inverted, value });
+    let given = options.clone();
     let mut options = options;
     // libxtables ignores words an option does not take (`random="1"`, `dport=["1", "2"]`):
     // drop them one at a time while that is what iptables would complain about.
@@ -319,7 +371,8 @@ pub fn canonical_options(
             self::probe(py, family, kind, name, protocol.as_ref(), &args)
         }
         Ok(Canon::Unknown(_)) => Ok(None),
-        Err(e) => Err(refusal(py, kind, name, &options, &e)),
+        // A refusal names the value as given (libxtables parses the words it was handed).
+        Err(e) => Err(refusal(py, kind, name, &given, &e)),
     }
 }
 

@@ -1,4 +1,4 @@
-# xfail: easy.decode_iptc_rule(Rule6) without ipv6=True: AttributeError text differs ('Rule6' object has no attribute 'fragment' vs 'ip6t_entry' object has no attribute 'ip')
+# easy.decode_iptc_rule(Rule6) without ipv6=True raises python-iptables' AttributeError ('ip6t_entry' object has no attribute 'ip')
 import iptc
 from _observe import attempt
 from iptc import easy

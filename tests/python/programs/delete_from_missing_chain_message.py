@@ -1,4 +1,4 @@
-# xfail: delete_rule on a missing chain: python-iptables says b'Bad rule (does a matching rule exist in that chain?)'; pytables b'No chain/target/match by that name'
+# delete_rule on a missing chain: libiptc's text for TC_DELETE_ENTRY, b'Bad rule (does a matching rule exist in that chain?)'
 import iptc
 from _observe import attempt
 

@@ -1,4 +1,4 @@
-# xfail: final_check messages differ: recent without a command (python-iptables: b'recent'.x6_fcheck has failed), hashlimit without a name (parameter '' error -2)
+# Final_check messages: recent without a command (b'recent'.x6_fcheck has failed), hashlimit without a name (the shown empty name fails to parse again: parameter '' error -2)
 import iptc
 from _observe import attempt
 

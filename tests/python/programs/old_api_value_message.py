@@ -1,4 +1,4 @@
-# xfail: old-API bad values report invalid value b'' instead of the value (set "!blacklist", tcp_flags "SYN,ACK SYN")
+# Old-API bad values name the value as given (set "!blacklist", tcp_flags "SYN,ACK SYN")
 # setup: ipset create blacklist hash:ip
 import iptc
 from _observe import attempt

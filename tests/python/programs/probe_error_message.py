@@ -1,4 +1,4 @@
-# xfail: values checked by iptables in the scratch namespace raise "b'X': iptables refused ..." instead of python-iptables' text plus a reason (MIGRATING #10)
+# Values checked by iptables in the scratch namespace raise python-iptables' text (parameter 'b'X'' error -2, parameter error -2 (b'X')) plus a reason
 import iptc
 from _observe import attempt
 

@@ -1,4 +1,4 @@
-# xfail: REJECT reject_with="tcp-reset" on a rule without -p tcp: python-iptables accepts the value (easy.test_target is True); pytables raises when set
+# REJECT reject_with="tcp-reset" on a rule without -p tcp is accepted when set (the kernel judges it at commit); easy.test_target is True
 import iptc
 from _observe import attempt, obs
 from iptc import easy

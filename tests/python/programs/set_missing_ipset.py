@@ -1,4 +1,4 @@
-# xfail: set match / SET target naming an ipset that does not exist: python-iptables raises ValueError("invalid value b'nonexist'") when set; pytables only fails at commit
+# Set match / SET target naming an ipset that does not exist raise ValueError("invalid value b'nonexist'") when set
 import iptc
 from _observe import attempt
 

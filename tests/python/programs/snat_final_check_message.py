@@ -1,4 +1,4 @@
-# xfail: SNAT without to_source: python-iptables raises XTablesError("b'SNAT': --b'to-source' must be specified"); pytables' message differs
+# SNAT without to_source: final_check and append raise XTablesError("b'SNAT': --b'to-source' must be specified")
 import iptc
 from _observe import attempt
 

@@ -1,4 +1,4 @@
-# xfail: a bad state value names the extension 'state' in the message; python-iptables says b'conntrack' (state is conntrack inside)
+# A bad state value names the extension b'conntrack' (state is an alias of conntrack)
 import iptc
 from _observe import attempt
 

@@ -1,4 +1,4 @@
-# xfail: tcp syn="" after tcp_flags=[...]: python-iptables overwrites the flags; pytables raises "Only one of --syn or --tcp-flags allowed"
+# Tcp syn="" after tcp_flags=[...] overwrites the flags, as libxtables does
 import iptc
 from _observe import attempt
 

@@ -1,4 +1,4 @@
-# xfail: udp dport "!!80" raises ValueError in pytables; python-iptables raises XTablesError (udp is an x6 extension)
+# Udp dport "!!80" raises XTablesError (udp is an x6 extension)
 import iptc
 from _observe import attempt
 

@@ -1,4 +1,4 @@
-# xfail: an empty value for an x6 option says parameter 'b''' instead of python-iptables' parameter ''
+# An empty value for an x6 option says parameter '' as python-iptables does
 import iptc
 from _observe import attempt
 
