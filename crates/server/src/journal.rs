@@ -190,3 +190,47 @@ fn kernel_table(runner: Runner, family: Family, table: &str) -> Result<Table, St
         .unwrap_or_else(|| savetext::empty_block(table));
     savetext::parse_block(table, &block)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const BEFORE: &str =
+        "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\nCOMMIT\n";
+    const AFTER: &str = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n[0:0] -A INPUT -j ACCEPT\nCOMMIT\n";
+    const OTHER: &str = "*filter\n:INPUT ACCEPT [0:0]\n:FORWARD ACCEPT [0:0]\n:OUTPUT ACCEPT [0:0]\n[0:0] -A INPUT -j DROP\nCOMMIT\n";
+
+    fn entry(after: Option<&str>) -> Entry {
+        Entry {
+            family: Family::V4,
+            table: "filter".into(),
+            before: BEFORE.into(),
+            after: after.map(Into::into),
+        }
+    }
+
+    fn table(text: &str) -> Table {
+        savetext::parse_block("filter", text).unwrap()
+    }
+
+    #[test]
+    fn tells_which_side_of_the_batch_a_table_is_on() {
+        let side = |e: &Entry, now: &str| match where_is(e, &table(now)).unwrap() {
+            Reached::Before => "before",
+            Reached::After => "after",
+            Reached::Neither => "neither",
+        };
+        let known = entry(Some(AFTER));
+        assert_eq!(side(&known, BEFORE), "before");
+        assert_eq!(side(&known, AFTER), "after");
+        // Someone else changed it since: left alone.
+        assert_eq!(side(&known, OTHER), "neither");
+        // Without an exact after state, anything but the before state counts as reached.
+        assert_eq!(side(&entry(None), OTHER), "after");
+        // Counters do not matter.
+        assert_eq!(
+            side(&known, &AFTER.replace("[0:0] -A", "[5:300] -A")),
+            "after"
+        );
+    }
+}
