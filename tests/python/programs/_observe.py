@@ -133,3 +133,20 @@ def roundtrip(label, chain, build, insert=False):
     obs(label + " read", (rules[0] if insert else rules[-1]) if rules else None)
     obs(label + " in", rule in rules)
     return rule
+
+
+def match_builder(name, proto=None, target="ACCEPT", **opts):
+    """A function that builds a rule with one `name` match (options set one by one with
+    set_parameter) and `target`, as the match programs build theirs."""
+    import iptc
+
+    def build():
+        r = iptc.Rule()
+        if proto:
+            r.protocol = proto
+        m = r.create_match(name)
+        for k, v in opts.items():
+            m.set_parameter(k, v)
+        r.create_target(target)
+        return r
+    return build

@@ -1,22 +1,10 @@
 # comment, limit, hashlimit, recent, mark, connmark.
 import iptc
 from _observe import attempt, roundtrip
+from _observe import match_builder as build
 
 table = iptc.Table(iptc.Table.FILTER)
 chain = table.create_chain("M")
-
-
-def build(name, proto=None, target="ACCEPT", **opts):
-    def f():
-        r = iptc.Rule()
-        if proto:
-            r.protocol = proto
-        m = r.create_match(name)
-        for k, v in opts.items():
-            m.set_parameter(k, v)
-        r.create_target(target)
-        return r
-    return f
 
 
 roundtrip("comment", chain, build("comment", comment="hello world"))

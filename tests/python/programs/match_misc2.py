@@ -2,24 +2,12 @@
 # setup: ipset create blacklist hash:ip
 # setup: ipset create nets hash:net
 import iptc
+from _observe import match_builder as build
 from _observe import roundtrip
 
 table = iptc.Table(iptc.Table.FILTER)
 chain = table.create_chain("X")
 out = table.create_chain("XO")
-
-
-def build(name, proto=None, target="ACCEPT", **opts):
-    def f():
-        r = iptc.Rule()
-        if proto:
-            r.protocol = proto
-        m = r.create_match(name)
-        for k, v in opts.items():
-            m.set_parameter(k, v)
-        r.create_target(target)
-        return r
-    return f
 
 
 roundtrip("mac", chain, build("mac", mac_source="00:11:22:aa:BB:cc"))

@@ -1,24 +1,12 @@
 # physdev, time, u32, connlimit, helper, policy, devgroup, socket, rpfilter, cpu, quota, connbytes.
 import iptc
+from _observe import match_builder as build
 from _observe import roundtrip
 
 table = iptc.Table(iptc.Table.FILTER)
 chain = table.create_chain("Y")
 mangle = iptc.Table(iptc.Table.MANGLE)
 mchain = mangle.create_chain("MY")
-
-
-def build(name, proto=None, target="ACCEPT", **opts):
-    def f():
-        r = iptc.Rule()
-        if proto:
-            r.protocol = proto
-        m = r.create_match(name)
-        for k, v in opts.items():
-            m.set_parameter(k, v)
-        r.create_target(target)
-        return r
-    return f
 
 
 roundtrip("physdev", chain, build("physdev", physdev_in="eth0", physdev_is_bridged=""))
