@@ -99,6 +99,8 @@ impl Journal {
         let Some(path) = &self.path else {
             return Ok(());
         };
+        // A note its server was killed while writing never took effect.
+        let _ = std::fs::remove_file(path.with_extension("tmp"));
         let note: Note = match std::fs::read(path) {
             Ok(bytes) => match serde_json::from_slice(&bytes) {
                 Ok(n) => n,
