@@ -30,13 +30,14 @@ def reset():
     _conn = None
 
 
-def snapshot(family, table, counters=False):
-    """`(generation, chains)` of one table, None when iptables has no such table. With `counters`
-    the server re-reads the kernel first, so packet and byte counters are current."""
+def snapshot(family, table, held=None):
+    """`(generation, chains, delta)` of one table (counters current), None when iptables has no
+    such table. With `held`, the generation of the caller's copy, the reply may be only what
+    changed since: `chains` None and `delta` `(base, edits, counters)` (see `_table._apply`)."""
     from .errors import IPTCError
 
     try:
-        return connection().snapshot(family, table, counters)
+        return connection().snapshot(family, table, False, held)
     except _native.ConnectionLost as exc:
         raise IPTCError("can't initialize %s: %s" % (table, exc.args[0])) from None
     except _native.ServerError as exc:
@@ -54,7 +55,8 @@ except AttributeError:  # Python < 3.7 has no fork hooks
 
 
 def commit(ops, tables):
-    """Sends one transaction; installs the new state the server returns into `tables`.
+    """Sends one transaction; installs the new state the server returns into `tables`. A table
+    that kept its state from before its pending ops (`Table._base`) gets only the edits.
 
     Raises IPTCError (ConflictError for a precondition another process broke) with
     python-iptables' wording for the op that failed."""
@@ -62,17 +64,18 @@ def commit(ops, tables):
 
     from .errors import ConflictError, IPTCError
 
+    known = [(family_name(t.nfproto), t.name, t._base[0]) for t in tables if t._base is not None]
     try:
-        reply = connection().commit(json.dumps(ops))
+        reply = connection().commit(json.dumps(ops), known)
     except _native.ServerError as exc:
         raise _map_error(json.loads(exc.args[0]), ops, IPTCError, ConflictError) from None
     except _native.ConnectionLost as exc:
         raise IPTCError("can't commit: %s" % exc.args[0]) from None
     by_key = {(t.nfproto, t.name): t for t in tables}
-    for family, name, generation, chains in reply:
+    for family, name, generation, chains, delta in reply:
         table = by_key.get((10 if family == "v6" else 2, name))
         if table is not None and not table._pending:
-            table._install(generation, chains)
+            table._take(generation, chains, delta)
 
 
 _WHAT = {

@@ -86,9 +86,10 @@ def rename_chain(table, name, new_name):
     del snap[name]
     snap[new_name] = data
     jump = _jump_re(name)
+    # New entries rather than changed ones: the table's pre-commit copy shares the old ones.
     for other in snap.values():
-        for entry in other.rules:
-            entry[0] = jump.sub(lambda m: "%s-%s %s" % (m.group(1), m.group(2), new_name), entry[0])
+        other.rules = [[jump.sub(lambda m: "%s-%s %s" % (m.group(1), m.group(2), new_name), spec), ctr]
+                       for spec, ctr in other.rules]
     return [_op(table, "rename_chain", chain=name, new_name=new_name)]
 
 
@@ -110,8 +111,7 @@ def flush_table(table):
 
 def zero(table, name):
     data = _need(table, name, "zero chain %s counters" % name)
-    for entry in data.rules:
-        entry[1] = (0, 0)
+    data.rules = [[spec, (0, 0)] for spec, _ in data.rules]  # new entries, as in rename_chain
     if data.counters is not None:
         data.counters = (0, 0)
     return [_op(table, "zero", chain=name)]

@@ -3,8 +3,9 @@
 Reads come from the snapshot. Every mutation is first checked and applied to the snapshot here
 (python-iptables' error messages come from these checks) and becomes an operation with intent and
 preconditions (`_ops`): with autocommit it is sent at once as a one-op transaction, otherwise it
-is buffered until `commit()`. After a commit the snapshot is re-read lazily, on the next read, so
-values show the kernel's canonical form.
+is buffered until `commit()`. A commit's reply brings the table's new state, so values show the
+kernel's canonical form. Before its first local change a table keeps a copy of the state it
+read (`_base`): the server then sends only the edits since that generation, not the whole table.
 """
 
 import gc
@@ -36,6 +37,56 @@ class _ChainData:
         self.rules = rules  # [[spec, (packets, bytes)]]
 
 
+def _apply_edits(chains, edits, counters):
+    """Replays a reply's edits (see `Edit` in pytables_core::ops) on `{name: _ChainData}`;
+    raises KeyError/IndexError/ValueError when they do not fit."""
+    for e in edits:
+        kind = e[0]
+        if kind == "insert":
+            rules = chains[e[1]].rules
+            if e[2] > len(rules):
+                raise IndexError(e[2])
+            rules.insert(e[2], [e[3], e[4]])
+        elif kind == "delete":
+            del chains[e[1]].rules[e[2]]
+        elif kind == "replace":
+            rules = chains[e[1]].rules
+            rules[e[2]]  # IndexError if there is no such rule
+            rules[e[2]] = [e[3], e[4]]
+        elif kind == "new_chain":
+            if e[1] in chains:
+                raise ValueError(e[1])
+            chains[e[1]] = _ChainData(None, None, [])
+        elif kind == "delete_chain":
+            del chains[e[1]]
+        elif kind == "rename_chain":
+            if e[2] in chains:
+                raise ValueError(e[2])
+            chains[e[2]] = chains.pop(e[1])
+        elif kind == "flush":
+            chains[e[1]].rules = []
+        elif kind == "policy":
+            data = chains[e[1]]
+            data.policy, data.counters = e[2], e[3]
+        elif kind == "counters":
+            _set_counters(chains[e[1]], e[2], e[3])
+        elif kind == "chains":
+            chains.clear()
+            for name, policy, ctr, rules in e[1]:
+                chains[name] = _ChainData(policy, ctr, rules)
+        else:
+            raise ValueError(kind)
+    for name, policy, rules in counters or ():
+        _set_counters(chains[name], policy, rules)
+
+
+def _set_counters(data, policy, rules):
+    if len(rules) != len(data.rules):
+        raise ValueError("counters for %d rules, chain has %d" % (len(rules), len(data.rules)))
+    data.counters = policy
+    data.rules = [[spec, ctr] for (spec, _), ctr in zip(data.rules, rules)]
+
+
 class Table:
     """An IPv4 table: one object per table name in a process."""
 
@@ -62,6 +113,8 @@ class Table:
             table._generation = None
             table._stale = True
             table._handle = True
+            table._clean = False  # _chains is exactly the server's generation _generation
+            table._base = None  # (generation, chains) as read, before the local changes
             table._load()
             cls._cache[name] = table
         elif autocommit is not None:
@@ -71,21 +124,63 @@ class Table:
     # ----- snapshot ------------------------------------------------------------------------
 
     def _load(self):
-        """Re-reads the table from the server, dropping anything pending."""
-        snap = _conn.snapshot(_conn.family_name(self.nfproto), self.name)
+        """Re-reads the table from the server, dropping anything pending; when this process
+        holds the table as it was at some generation, only what changed since travels."""
+        family = _conn.family_name(self.nfproto)
+        held = self._generation if self._clean else (self._base[0] if self._base else None)
+        snap = _conn.snapshot(family, self.name, held)
+        if snap is not None and not self._take(*snap):
+            snap = _conn.snapshot(family, self.name)
+            if snap is not None:
+                self._take(*snap)
         if snap is None:
             raise IPTCError("can't initialize %s: b'Table does not exist (do you need to insmod?)'" % self.name)
-        self._install(*snap)
+
+    def _take(self, generation, chains, delta):
+        """Installs a reply of the server: the whole table, or `delta` = (base generation, edits,
+        counters) replayed on the copy held at that generation. False when none fits."""
+        if delta is None:
+            self._install(generation, chains)
+            return True
+        base, edits, counters = delta
+        if self._clean and self._generation == base:
+            data = self._chains
+        elif self._base is not None and self._base[0] == base:
+            data = self._base[1]
+        else:
+            self._stale = True
+            return False
+        try:
+            _apply_edits(data, edits, counters)
+        except (KeyError, IndexError, ValueError):
+            # The copy was not what the server thought: read the whole table next time.
+            self._stale, self._clean, self._base = True, False, None
+            return False
+        self._set(generation, data)
+        return True
 
     def _install(self, generation, chains):
         data = {}
         for name, policy, counters, rules in chains:
             data[name] = _ChainData(policy, counters, rules)  # fresh [[spec, ctr]] lists, ours
+        self._set(generation, data)
+
+    def _set(self, generation, data):
         self._chains = data
         self._generation = generation
         self._pending = []
         self._stale = False
         self._handle = True
+        self._clean = True
+        self._base = None
+
+    def _modify(self):
+        """Called before a local change: keeps the state as read, for the next reply's edits.
+        The copy shares the [spec, counters] entries, which are replaced, never changed."""
+        if self._clean:
+            chains = {n: _ChainData(d.policy, d.counters, d.rules[:]) for n, d in self._chains.items()}
+            self._base = (self._generation, chains)
+            self._clean = False
 
     def _snapshot(self):
         if self._stale and not self._pending:
@@ -166,6 +261,8 @@ class Table:
         """Runs one mutation. `build()` checks it against the snapshot, applies it there and
         returns its ops; with autocommit they are sent at once, re-resolved after a conflict."""
         if not self.autocommit:
+            self._snapshot()
+            self._modify()
             self._pending.extend(build())
             return
         reloaded = False
@@ -174,6 +271,7 @@ class Table:
                 self._load()
                 reloaded = True
             try:
+                self._modify()
                 ops = build()
             except IPTCError:
                 if reloaded:
@@ -181,6 +279,7 @@ class Table:
                 # The snapshot may be older than the kernel: check once more against fresh state.
                 self._load()
                 reloaded = True
+                self._modify()
                 ops = build()
             # The reply installs the new state; until then (or if it fails) re-read on next use.
             self._stale = True

@@ -291,7 +291,7 @@ impl Client {
         family: Option<Family>,
         table: Option<&str>,
     ) -> Result<Snapshot, ClientError> {
-        self.snapshot_request(family, table, false)
+        self.snapshot_request(family, table, false, Vec::new())
     }
 
     /// [`snapshot_of`](Self::snapshot_of), re-read from the kernel so packet and byte counters
@@ -302,7 +302,29 @@ impl Client {
         family: Option<Family>,
         table: Option<&str>,
     ) -> Result<Snapshot, ClientError> {
-        self.snapshot_request(family, table, true)
+        self.snapshot_request(family, table, true, Vec::new())
+    }
+
+    /// One table with current counters; when the caller holds it at generation `held`, the
+    /// reply may carry only the edits since ([`TableSnapshot::delta`]; apply them with
+    /// [`TableSnapshot::update`]). [`TableCopy`] does this for you.
+    pub fn snapshot_since(
+        &mut self,
+        family: Family,
+        table: &str,
+        held: Option<u64>,
+    ) -> Result<Snapshot, ClientError> {
+        let known = held
+            .map(|generation| TableVersion {
+                family,
+                table: table.to_string(),
+                generation,
+            })
+            .into_iter()
+            .collect();
+        // Counters are current in every snapshot (`counters: true` would also force an
+        // iptables-save, whatever the server's fingerprints say).
+        self.snapshot_request(Some(family), Some(table), false, known)
     }
 
     fn snapshot_request(
@@ -310,11 +332,13 @@ impl Client {
         family: Option<Family>,
         table: Option<&str>,
         counters: bool,
+        known: Vec<TableVersion>,
     ) -> Result<Snapshot, ClientError> {
         match self.call(RequestBody::Snapshot {
             family,
             table: table.map(str::to_string),
             counters,
+            known,
         })? {
             ResponseBody::Snapshot(s) => Ok(s),
             other => Err(unexpected(&other)),
@@ -323,24 +347,91 @@ impl Client {
 
     /// Applies `tx` all-or-nothing. The reply carries the new state of every touched table.
     pub fn commit(&mut self, tx: &Transaction) -> Result<CommitReply, ClientError> {
-        self.commit_with(tx, true)
+        self.commit_with(tx, true, Vec::new())
+    }
+
+    /// [`commit`](Self::commit) for a caller that holds some tables at the generations in
+    /// `known`: for those the reply carries only the edits since, not the whole text.
+    pub fn commit_since(
+        &mut self,
+        tx: &Transaction,
+        known: Vec<TableVersion>,
+    ) -> Result<CommitReply, ClientError> {
+        self.commit_with(tx, true, known)
+    }
+
+    /// Commits `tx` and brings `copies` (tables this caller keeps) up to date from the reply,
+    /// which carries only what changed in them.
+    pub fn commit_and_update(
+        &mut self,
+        tx: &Transaction,
+        copies: &mut [&mut TableCopy],
+    ) -> Result<CommitReply, ClientError> {
+        let known = copies.iter().map(|c| c.version()).collect();
+        let reply = self.commit_since(tx, known)?;
+        for copy in copies.iter_mut() {
+            let fresh = reply
+                .tables
+                .iter()
+                .find(|t| t.family == copy.family && t.table == copy.table.name);
+            match fresh {
+                Some(t) if copy.take(t).is_ok() => {}
+                // Not touched by the transaction, or the edits did not fit: read it again.
+                _ => self.update(copy)?,
+            }
+        }
+        Ok(reply)
+    }
+
+    /// Reads one table as a [`TableCopy`] (with current counters).
+    pub fn fetch(&mut self, family: Family, table: &str) -> Result<TableCopy, ClientError> {
+        let mut copy = TableCopy {
+            family,
+            table: pytables_core::Table {
+                name: table.to_string(),
+                chains: Vec::new(),
+            },
+            generation: None,
+        };
+        self.update(&mut copy)?;
+        Ok(copy)
+    }
+
+    /// Brings a [`TableCopy`] up to date (counters included): only what changed since its
+    /// generation travels, unless the server no longer keeps those edits.
+    pub fn update(&mut self, copy: &mut TableCopy) -> Result<(), ClientError> {
+        for held in [copy.generation, None] {
+            let snap = self.snapshot_since(copy.family, &copy.table.name, held)?;
+            let t = snap.tables.into_iter().next().ok_or_else(|| {
+                ClientError::Protocol(format!("no table {} in the reply", copy.table.name))
+            })?;
+            if copy.take(&t).is_ok() {
+                return Ok(());
+            }
+        }
+        Err(ClientError::Protocol(format!(
+            "the server's table {} does not parse",
+            copy.table.name
+        )))
     }
 
     /// [`commit`](Self::commit), but the reply carries only the touched tables' new
     /// generations ([`CommitReply::versions`]), not their text: for callers that do not keep a
     /// snapshot, or refresh it only when they next read (a 10,000-rule table is ~0.7 MB).
     pub fn commit_lean(&mut self, tx: &Transaction) -> Result<CommitReply, ClientError> {
-        self.commit_with(tx, false)
+        self.commit_with(tx, false, Vec::new())
     }
 
     fn commit_with(
         &mut self,
         tx: &Transaction,
         return_tables: bool,
+        known: Vec<TableVersion>,
     ) -> Result<CommitReply, ClientError> {
         match self.call(RequestBody::Commit {
             tx: tx.clone(),
             return_tables,
+            known,
         })? {
             ResponseBody::Commit(r) => Ok(r),
             other => Err(unexpected(&other)),
@@ -395,6 +486,47 @@ impl Client {
         match resp.body {
             ResponseBody::Error { error } => Err(ClientError::Server(Box::new(error))),
             body => Ok(body),
+        }
+    }
+}
+
+/// A caller's own copy of one table, kept current by [`Client::update`] and
+/// [`Client::commit_and_update`]: after the first read only the edits travel.
+#[derive(Clone, Debug)]
+pub struct TableCopy {
+    pub family: Family,
+    pub table: pytables_core::Table,
+    /// The server's generation of `table` (None before the first read).
+    pub generation: Option<u64>,
+}
+
+impl TableCopy {
+    fn version(&self) -> TableVersion {
+        TableVersion {
+            family: self.family,
+            table: self.table.name.clone(),
+            generation: self.generation.unwrap_or(0),
+        }
+    }
+
+    /// Takes the server's reply for this table. On Err the copy must be read whole again
+    /// (its generation is forgotten).
+    fn take(&mut self, t: &TableSnapshot) -> Result<(), String> {
+        if t.delta
+            .as_ref()
+            .is_some_and(|d| Some(d.base) != self.generation)
+        {
+            return Err("edits from another generation".into());
+        }
+        match t.update(&mut self.table) {
+            Ok(()) => {
+                self.generation = Some(t.generation);
+                Ok(())
+            }
+            Err(e) => {
+                self.generation = None;
+                Err(e)
+            }
         }
     }
 }

@@ -10,7 +10,9 @@ use thiserror::Error;
 
 use crate::model::{builtin_chains, Chain, Counters, Family, Rule, Table};
 
+mod edit;
 mod undo;
+pub use edit::{Edit, EditMismatch};
 pub use undo::{revert, Undo};
 
 /// A list of operations applied all-or-nothing, possibly across tables and families.

@@ -12,7 +12,10 @@ pub(crate) struct RunOutput {
 }
 
 /// `unshare -n sh -c 'setup; restore --wait && save -t table'` with `script` on the restore's
-/// stdin. `--wait`: legacy's xtables lock is shared by every namespace of the host.
+/// stdin. Legacy's xtables lock is one file for every namespace of the host; the scratch
+/// namespace is nobody else's, so its iptables take a lock of their own (XTABLES_LOCKFILE):
+/// a probe neither waits for the host's iptables nor for pytables-server, which may be
+/// holding the shared lock while it asks.
 /// The network namespace (and every rule in it) vanishes when the shell exits, so nothing
 /// reaches the caller's own ruleset. Needs root (CAP_SYS_ADMIN).
 pub(crate) fn restore_and_save(
@@ -27,7 +30,14 @@ pub(crate) fn restore_and_save(
     // $1..$3 carry the words, so no spec text is ever interpreted by the shell.
     let body =
         format!("{{ :\n{setup}\n}} </dev/null\n\"$1\" --wait || exit 3\nexec \"$2\" -t \"$3\"");
+    let run = std::path::Path::new("/run");
+    let dir = if run.is_dir() {
+        run.to_path_buf()
+    } else {
+        std::env::temp_dir()
+    };
     let mut child = Command::new("unshare")
+        .env("XTABLES_LOCKFILE", dir.join("pytables-probe.lock"))
         .args([
             "-n", "--", "sh", "-c", &body, "probe", &restore, &save, table,
         ])

@@ -1,8 +1,8 @@
 //! Request and response messages. Every request carries an `id` the response echoes, so a
 //! client may pipeline; the server answers in order on one connection.
 
-use pytables_core::ops::{OpError, Transaction};
-use pytables_core::{Backend, Family};
+use pytables_core::ops::{Edit, OpError, Transaction};
+use pytables_core::{Backend, Counters, Family, Table};
 use serde::{Deserialize, Serialize};
 use thiserror::Error;
 
@@ -30,6 +30,10 @@ pub enum RequestBody {
         /// they are as of the last time the server read the table; rules are always current).
         #[serde(default)]
         counters: bool,
+        /// Tables the client already holds, at these generations: for those the reply may
+        /// carry only the edits since (see [`TableSnapshot::delta`]).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        known: Vec<TableVersion>,
     },
     /// Apply a transaction all-or-nothing. With `return_tables: false` the reply carries only
     /// the touched tables' new generations, not their text (faster for large tables).
@@ -37,6 +41,9 @@ pub enum RequestBody {
         tx: Transaction,
         #[serde(default = "yes")]
         return_tables: bool,
+        /// As for `Snapshot`: tables the client holds, for replies with only the edits.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        known: Vec<TableVersion>,
     },
     Status,
     /// Audit entries with `seq > since` (all kept entries when None), at most `limit`.
@@ -85,8 +92,63 @@ pub struct TableSnapshot {
     /// Bumped every time the server's view of this table changes (commit or reload).
     pub generation: u64,
     /// The table's block as `<family>-save -t <table>` prints it (`*table` … `COMMIT`), without
-    /// the `#` comment lines. Parse with `pytables_core::save`.
+    /// the `#` comment lines. Parse with `pytables_core::save`. Empty when `delta` is given.
     pub text: String,
+    /// Instead of the text: the edits that take the table from the generation the client said
+    /// it holds to `generation` (only when the client sent `known`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub delta: Option<Delta>,
+}
+
+/// What changed in a table since the generation a client holds.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Delta {
+    /// The generation the edits start from.
+    pub base: u64,
+    /// Apply in order with `pytables_core::ops::Edit::apply`.
+    pub edits: Vec<Edit>,
+    /// Current packet and byte counters of every chain (snapshots only; a commit's reply
+    /// leaves counters as the client had them, apart from the edits).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub counters: Option<Vec<ChainCounters>>,
+}
+
+/// One chain's counters: the policy's, then each rule's in order.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChainCounters {
+    pub chain: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub policy: Option<Counters>,
+    pub rules: Vec<Option<Counters>>,
+}
+
+impl TableSnapshot {
+    /// Brings `table` (the client's copy at the generation it sent as `known`, or anything
+    /// when the reply has the whole text) to this snapshot's state.
+    pub fn update(&self, table: &mut Table) -> Result<(), String> {
+        let Some(delta) = &self.delta else {
+            *table = pytables_core::save::parse_save(&self.text)
+                .map_err(|e| e.to_string())?
+                .into_iter()
+                .find(|t| t.name == self.table)
+                .ok_or_else(|| format!("no table {} in the snapshot", self.table))?;
+            return Ok(());
+        };
+        for e in &delta.edits {
+            e.apply(table).map_err(|e| e.to_string())?;
+        }
+        for c in delta.counters.iter().flatten() {
+            let ch = table
+                .chain_mut(&c.chain)
+                .filter(|ch| ch.rules.len() == c.rules.len())
+                .ok_or_else(|| format!("counters do not fit chain {}", c.chain))?;
+            ch.counters = c.policy;
+            for (r, k) in ch.rules.iter_mut().zip(&c.rules) {
+                r.counters = *k;
+            }
+        }
+        Ok(())
+    }
 }
 
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -258,6 +320,7 @@ mod tests {
             id: 7,
             body: RequestBody::Commit {
                 return_tables: true,
+                known: vec![],
                 tx: Transaction {
                     ops: vec![Op::Insert {
                         family: Family::V6,

@@ -14,9 +14,11 @@ use pyo3::exceptions::{PyException, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString, PyTuple};
 use pytables_client::{
-    Client, ClientError, CommitReply, ConnectOptions, Op, ServerError, TableSnapshot, Transaction,
+    Client, ClientError, CommitReply, ConnectOptions, Op, ServerError, TableSnapshot, TableVersion,
+    Transaction,
 };
-use pytables_core::{Counters, Family};
+use pytables_core::ops::Edit;
+use pytables_core::{Chain, Counters, Family};
 
 create_exception!(
     _native,
@@ -64,8 +66,8 @@ impl<'py> IntoPyObject<'py> for Rules {
         PyList::new(py, rules)
     }
 }
-/// (family, table, generation, chains)
-type PyTable = (String, String, u64, Vec<PyChain>);
+/// (family, table, generation, chains, delta): see [`PyReply`].
+type PyTable = (String, String, u64, Option<Vec<PyChain>>, Option<PyDelta>);
 
 const AUTOSTART_WAIT: Duration = Duration::from_secs(15);
 
@@ -101,31 +103,110 @@ fn table_tuples(t: &TableSnapshot) -> Result<Vec<PyChain>, String> {
     let Some(table) = tables.into_iter().next() else {
         return Ok(Vec::new());
     };
-    Ok(table
-        .chains
-        .into_iter()
-        .map(|c| {
-            let rules = Rules(
-                c.rules
-                    .into_iter()
-                    .map(|r| (r.spec, counters(r.counters)))
-                    .collect(),
-            );
-            (c.name, c.policy, counters(c.counters), rules)
-        })
-        .collect())
+    Ok(table.chains.into_iter().map(chain_tuple).collect())
 }
 
-fn reply_tuples(reply: &CommitReply) -> Result<Vec<PyTable>, String> {
+fn chain_tuple(c: Chain) -> PyChain {
+    let rules = Rules(
+        c.rules
+            .into_iter()
+            .map(|r| (r.spec, counters(r.counters)))
+            .collect(),
+    );
+    (c.name, c.policy, counters(c.counters), rules)
+}
+
+/// A snapshot for Python: `(generation, chains, None)` with the whole table, or
+/// `(generation, None, (base, edits, counters))` with what changed since generation `base`.
+type PyReply = (u64, Option<Vec<PyChain>>, Option<PyDelta>);
+/// (base, [edit tuples], [(chain, policy counters, [rule counters])] or None)
+type PyDelta = (u64, Vec<PyObject>, Option<Vec<PyChainCounters>>);
+type PyChainCounters = (String, PyCounters, Vec<PyCounters>);
+
+fn reply_of(py: Python<'_>, t: &TableSnapshot) -> PyResult<PyReply> {
+    let Some(d) = &t.delta else {
+        let chains = table_tuples(t).map_err(ConnectionLost::new_err)?;
+        return Ok((t.generation, Some(chains), None));
+    };
+    let edits = d
+        .edits
+        .iter()
+        .map(|e| edit_tuple(py, e))
+        .collect::<PyResult<Vec<_>>>()?;
+    let chain_counters = d.counters.as_ref().map(|cs| {
+        cs.iter()
+            .map(|c| {
+                let rules = c.rules.iter().map(|k| counters(*k)).collect();
+                (c.chain.clone(), counters(c.policy), rules)
+            })
+            .collect()
+    });
+    Ok((t.generation, None, Some((d.base, edits, chain_counters))))
+}
+
+/// An edit as the tuple `_table._apply_edits` replays: `(kind, chain, ...)`.
+fn edit_tuple(py: Python<'_>, e: &Edit) -> PyResult<PyObject> {
+    let ctr = |c: &Option<Counters>| counters(*c);
+    let t = match e {
+        Edit::NewChain { chain } => ("new_chain", chain).into_pyobject(py)?.into_any(),
+        Edit::DeleteChain { chain } => ("delete_chain", chain).into_pyobject(py)?.into_any(),
+        Edit::RenameChain { from, to } => ("rename_chain", from, to).into_pyobject(py)?.into_any(),
+        Edit::Flush { chain } => ("flush", chain).into_pyobject(py)?.into_any(),
+        Edit::Policy {
+            chain,
+            policy,
+            counters,
+        } => ("policy", chain, policy, ctr(counters))
+            .into_pyobject(py)?
+            .into_any(),
+        Edit::Insert {
+            chain,
+            position,
+            rule,
+        } => ("insert", chain, *position, &rule.spec, ctr(&rule.counters))
+            .into_pyobject(py)?
+            .into_any(),
+        Edit::Replace {
+            chain,
+            position,
+            rule,
+        } => ("replace", chain, *position, &rule.spec, ctr(&rule.counters))
+            .into_pyobject(py)?
+            .into_any(),
+        Edit::Delete { chain, position } => {
+            ("delete", chain, *position).into_pyobject(py)?.into_any()
+        }
+        Edit::Counters {
+            chain,
+            policy,
+            rules,
+        } => {
+            let rules: Vec<PyCounters> = rules.iter().map(ctr).collect();
+            ("counters", chain, ctr(policy), rules)
+                .into_pyobject(py)?
+                .into_any()
+        }
+        Edit::Chains { chains } => {
+            let chains: Vec<PyChain> = chains.iter().cloned().map(chain_tuple).collect();
+            ("chains", chains).into_pyobject(py)?.into_any()
+        }
+    };
+    Ok(t.unbind())
+}
+
+/// `[(family, table, generation, chains, delta)]` for every table a commit touched.
+fn reply_tuples(py: Python<'_>, reply: &CommitReply) -> PyResult<Vec<PyTable>> {
     reply
         .tables
         .iter()
         .map(|t| {
+            let (generation, chains, delta) = reply_of(py, t)?;
             Ok((
                 family_name(t.family).to_string(),
                 t.table.clone(),
-                t.generation,
-                table_tuples(t)?,
+                generation,
+                chains,
+                delta,
             ))
         })
         .collect()
@@ -277,20 +358,22 @@ impl Connection {
 
     /// `(generation, chains)` of one table, or None when iptables knows no such table. With
     /// `counters` the server re-reads the table first, so packet and byte counters are current.
-    #[pyo3(signature = (family, table, counters = false))]
+    /// One table: `(generation, chains, delta)` (see [`PyReply`]), None when iptables has no
+    /// such table. With `held` (the generation of the caller's copy) the reply may be only the
+    /// edits since. The server re-reads the kernel first: counters are current.
+    #[pyo3(signature = (family, table, counters = false, held = None))]
     fn snapshot(
         &self,
         py: Python<'_>,
         family: &str,
         table: &str,
         counters: bool,
-    ) -> PyResult<Option<(u64, Vec<PyChain>)>> {
+        held: Option<u64>,
+    ) -> PyResult<Option<PyReply>> {
+        let _ = counters; // every snapshot re-reads the kernel's counters now
         let fam = family_of(family)?;
         let table = table.to_string();
-        let result = self.with_client(py, |c| match counters {
-            true => c.snapshot_with_counters(Some(fam), Some(&table)),
-            false => c.snapshot(fam, Some(&table)),
-        });
+        let result = self.with_client(py, |c| c.snapshot_since(fam, &table, held));
         let snap = match result {
             Ok(s) => s,
             Err(e) if e.is_instance_of::<ServerErrorExc>(py) => {
@@ -302,21 +385,37 @@ impl Connection {
             }
             Err(e) => return Err(e),
         };
-        let Some(t) = snap.tables.first() else {
-            return Ok(None);
-        };
-        let chains = table_tuples(t).map_err(ConnectionLost::new_err)?;
-        Ok(Some((t.generation, chains)))
+        match snap.tables.first() {
+            Some(t) => reply_of(py, t).map(Some),
+            None => Ok(None),
+        }
     }
 
     /// Commits a transaction given as a JSON list of ops; returns the new state of every table
-    /// it touched as `[(family, table, generation, chains)]`.
-    fn commit(&self, py: Python<'_>, ops_json: &str) -> PyResult<Vec<PyTable>> {
+    /// it touched as `[(family, table, generation, chains, delta)]`. `known` lists the
+    /// `(family, table, generation)` of copies the caller holds: those come back as edits.
+    #[pyo3(signature = (ops_json, known = Vec::new()))]
+    fn commit(
+        &self,
+        py: Python<'_>,
+        ops_json: &str,
+        known: Vec<(String, String, u64)>,
+    ) -> PyResult<Vec<PyTable>> {
         let ops: Vec<Op> = serde_json::from_str(ops_json)
             .map_err(|e| PyValueError::new_err(format!("bad transaction: {e}")))?;
         let tx = Transaction { ops };
-        let reply = self.with_client(py, |c| c.commit(&tx))?;
-        reply_tuples(&reply).map_err(ConnectionLost::new_err)
+        let known = known
+            .into_iter()
+            .map(|(f, table, generation)| {
+                Ok(TableVersion {
+                    family: family_of(&f)?,
+                    table,
+                    generation,
+                })
+            })
+            .collect::<PyResult<Vec<_>>>()?;
+        let reply = self.with_client(py, |c| c.commit_since(&tx, known.clone()))?;
+        reply_tuples(py, &reply)
     }
 
     /// The server's status as JSON.

@@ -7,6 +7,7 @@
 //!   [`placement`]: rules an nf_tables race shifted, moved back.
 //! - [`state`] / [`order`] / [`runner`] / [`savetext`]: what the kernel holds (and in which
 //!   order iptables-save lists it) and the iptables binaries.
+//! - [`history`]: recent edits per table, so clients get what changed rather than whole tables.
 //! - [`fingerprint`] / [`counters`] / [`nft_counters`] / [`netlink`]: has the kernel changed,
 //!   and its current packet counters, read without iptables-save.
 //! - [`auth`] / [`audit`] / [`config`] / [`backend`]: policy, audit log, settings.
@@ -26,6 +27,7 @@ pub mod clients;
 pub mod config;
 pub mod counters;
 pub mod fingerprint;
+pub mod history;
 pub mod journal;
 pub mod listener;
 pub mod lock;

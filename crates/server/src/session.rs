@@ -110,6 +110,7 @@ async fn handle(body: RequestBody, peer: &Peer, shared: &Shared) -> ResponseBody
             family,
             table,
             counters,
+            known,
         } => {
             if !shared.policy.may_read(peer) {
                 return denied("read the ruleset");
@@ -121,6 +122,7 @@ async fn handle(body: RequestBody, peer: &Peer, shared: &Shared) -> ResponseBody
                     family,
                     table,
                     counters,
+                    known,
                     reply,
                 },
                 rx,
@@ -152,7 +154,11 @@ async fn handle(body: RequestBody, peer: &Peer, shared: &Shared) -> ResponseBody
                 entries: shared.audit.since(since, limit),
             }
         }
-        RequestBody::Commit { tx, return_tables } => {
+        RequestBody::Commit {
+            tx,
+            return_tables,
+            known,
+        } => {
             for (i, op) in tx.ops.iter().enumerate() {
                 if let Err(message) = shared.policy.check_write(peer, i, op) {
                     let error = ServerError::PermissionDenied { message };
@@ -166,6 +172,7 @@ async fn handle(body: RequestBody, peer: &Peer, shared: &Shared) -> ResponseBody
             let cmd = Command::Commit {
                 tx,
                 return_tables,
+                known,
                 reply,
             };
             let result = ask(shared, cmd, rx).await.and_then(|x| x);

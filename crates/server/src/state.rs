@@ -4,10 +4,12 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use pytables_core::ops::Edit;
 use pytables_core::{Family, Table};
-use pytables_proto::{TableSnapshot, TableVersion};
+use pytables_proto::{ChainCounters, Delta, TableSnapshot, TableVersion};
 
 use crate::fingerprint::{self, Fingerprint};
+use crate::history::History;
 use crate::order::TableOrder;
 use crate::runner::Runner;
 use crate::savetext;
@@ -23,6 +25,8 @@ pub struct TableState {
     pub generation: u64,
     /// The kernel's fingerprint when `table` was read; None if it could not be taken.
     pub fingerprint: Option<Fingerprint>,
+    /// The edits of the latest generations, for clients that hold an older one.
+    pub history: History,
 }
 
 pub struct State {
@@ -162,23 +166,35 @@ impl State {
     }
 
     /// Marks a table the writer changed in place as the kernel's (its own committed change,
-    /// known exactly), with the kernel's fingerprint taken right after the commit.
+    /// known exactly: `edits`), with the kernel's fingerprint taken right after the commit.
     pub fn install_computed(
         &mut self,
         key: &Key,
-        rules_changed: bool,
+        edits: Vec<Edit>,
         fingerprint: Option<Fingerprint>,
     ) {
         let Some(t) = self.tables.get_mut(key) else {
             return;
         };
         savetext::sort_chains(&mut t.table);
-        if rules_changed {
+        if !edits.is_empty() {
+            let from = t.generation;
             self.next_generation += 1;
             t.generation = self.next_generation;
+            t.history.record(from, t.generation, edits);
         }
         t.text = None;
         t.fingerprint = fingerprint;
+    }
+
+    /// A new generation for a table the writer changed but will re-read from the kernel
+    /// (what it holds then need not be what the edits describe).
+    pub fn force_new_generation(&mut self, key: &Key) {
+        if let Some(t) = self.tables.get_mut(key) {
+            self.next_generation += 1;
+            t.generation = self.next_generation;
+            t.history.clear();
+        }
     }
 
     /// Forgets the fingerprint: the next refresh re-reads the table.
@@ -222,11 +238,11 @@ impl State {
             Some(old) => !same_rules(&old.table, &table),
             None => true,
         };
-        let generation = match self.tables.get(&key) {
-            Some(old) if !changed => old.generation,
+        let (generation, history) = match self.tables.remove(&key) {
+            Some(old) if !changed => (old.generation, old.history),
             _ => {
                 self.next_generation += 1;
-                self.next_generation
+                (self.next_generation, History::default())
             }
         };
         self.tables.insert(
@@ -236,6 +252,7 @@ impl State {
                 text: Some(Arc::from(block)),
                 generation,
                 fingerprint: None,
+                history,
             },
         );
         Ok(changed)
@@ -250,7 +267,40 @@ impl State {
         t.text.clone()
     }
 
-    pub fn snapshot(&mut self, key: &Key) -> Option<TableSnapshot> {
+    /// The table for a client: only the edits since `held` when the client holds it at that
+    /// generation and they are kept (with every chain's counters if `counters`), else its text.
+    pub fn snapshot(
+        &mut self,
+        key: &Key,
+        held: Option<u64>,
+        counters: bool,
+    ) -> Option<TableSnapshot> {
+        let t = self.tables.get(key)?;
+        let limit = (t.table.rule_count() / 2).max(64);
+        if let Some(edits) = held.and_then(|h| t.history.since(h, t.generation, limit)) {
+            let counters = counters.then(|| {
+                t.table
+                    .chains
+                    .iter()
+                    .map(|c| ChainCounters {
+                        chain: c.name.clone(),
+                        policy: c.counters,
+                        rules: c.rules.iter().map(|r| r.counters).collect(),
+                    })
+                    .collect()
+            });
+            return Some(TableSnapshot {
+                family: key.0,
+                table: key.1.clone(),
+                generation: t.generation,
+                text: String::new(),
+                delta: Some(Delta {
+                    base: held.unwrap_or_default(),
+                    edits,
+                    counters,
+                }),
+            });
+        }
         let text = self.text(key)?;
         let t = &self.tables[key];
         Some(TableSnapshot {
@@ -258,6 +308,7 @@ impl State {
             table: key.1.clone(),
             generation: t.generation,
             text: text.to_string(),
+            delta: None,
         })
     }
 

@@ -6,9 +6,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use pytables_core::ops::{self, Canon, Op, OpError, Placement, Transaction, Undo};
+use pytables_core::ops::{self, Canon, Edit, Op, OpError, Placement, Transaction, Undo};
 use pytables_core::{Backend, Family};
-use pytables_proto::{CommitReply, ServerError, Snapshot, Status, TableStatus};
+use pytables_proto::{CommitReply, ServerError, Snapshot, Status, TableStatus, TableVersion};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, info, warn};
 
@@ -50,6 +50,8 @@ pub enum Command {
         tx: Transaction,
         /// Send the touched tables' text back (else only their generations).
         return_tables: bool,
+        /// Tables the client holds (it gets only the edits since for those).
+        known: Vec<TableVersion>,
         reply: oneshot::Sender<Result<CommitReply, ServerError>>,
     },
     Snapshot {
@@ -57,6 +59,8 @@ pub enum Command {
         table: Option<String>,
         /// Re-read from the kernel for current counters.
         counters: bool,
+        /// Tables the client holds (it gets only the edits since for those).
+        known: Vec<TableVersion>,
         reply: oneshot::Sender<Result<Snapshot, ServerError>>,
     },
     Status {
@@ -87,6 +91,7 @@ pub struct Writer {
 struct Pending {
     tx: Transaction,
     return_tables: bool,
+    known: Vec<TableVersion>,
     reply: oneshot::Sender<Result<CommitReply, ServerError>>,
 }
 
@@ -123,19 +128,23 @@ impl Writer {
                     Command::Commit {
                         tx,
                         return_tables,
+                        known,
                         reply,
                     } => commits.push(Pending {
                         tx,
                         return_tables,
+                        known,
                         reply,
                     }),
                     Command::Snapshot {
                         family,
                         table,
                         counters,
+                        known,
                         reply,
                     } => {
-                        let _ = reply.send(self.snapshot(family, table.as_deref(), counters));
+                        let snap = self.snapshot(family, table.as_deref(), counters, &known);
+                        let _ = reply.send(snap);
                     }
                     Command::Status { reply } => {
                         let _ = reply.send(self.status());
@@ -165,6 +174,7 @@ impl Writer {
         family: Option<Family>,
         table: Option<&str>,
         counters: bool,
+        known: &[TableVersion],
     ) -> Result<Snapshot, ServerError> {
         let families: Vec<Family> = match family {
             Some(f) => vec![f],
@@ -197,7 +207,8 @@ impl Writer {
             }
             self.refresh(&key, true)
                 .map_err(|message| ServerError::BadRequest { message })?;
-            snap.tables.extend(self.state.snapshot(&key));
+            let held = generation_held(known, &key);
+            snap.tables.extend(self.state.snapshot(&key, held, true));
         }
         Ok(snap)
     }
@@ -333,7 +344,7 @@ impl Writer {
                     }
                     let t3 = t0.elapsed();
                     let (installed, raced) =
-                        self.record_commit(&touched, &changes, generation, plan.steps());
+                        self.record_commit(&touched, &mut changes, generation, plan.nft_steps());
                     if raced {
                         self.move_back(&plan.placements);
                     }
@@ -373,6 +384,12 @@ impl Writer {
                     match culprit {
                         Some((i, op_index)) => {
                             let p = accepted.remove(i);
+                            let mut failure = failure;
+                            let op_index = op_index.or_else(|| {
+                                let (op, message) = self.probe_culprit(&p.tx, family)?;
+                                failure.message = format!("{} ({message})", failure.message);
+                                Some(op)
+                            });
                             let err = refused_error(&p.tx, op_index, family, &failure);
                             warn!(error = %err, "transaction refused by iptables");
                             self.refuse(p, err);
@@ -404,7 +421,7 @@ impl Writer {
     fn record_commit(
         &mut self,
         touched: &BTreeSet<Key>,
-        changes: &Changes,
+        changes: &mut Changes,
         generation: Option<u32>,
         steps: usize,
     ) -> (BTreeSet<Key>, bool) {
@@ -444,13 +461,16 @@ impl Writer {
             }
             self.state.invalidate(key);
             if !exclusive || changes.uncertain.contains(key) {
-                continue; // finish() re-reads it
+                // finish() re-reads it; even if the kernel holds just what the writer
+                // computed, clients must see that the table changed.
+                self.state.force_new_generation(key);
+                continue;
             }
             // Legacy fingerprints cost a copy of the whole table from the kernel: taken after
             // the replies are sent (see commit_group), while the xtables lock is still held.
             let fingerprint = nft_now.map(Fingerprint::NftGeneration);
-            let changed = changes.rules_changed.contains(key);
-            self.state.install_computed(key, changed, fingerprint);
+            let edits = changes.edits.remove(key).unwrap_or_default();
+            self.state.install_computed(key, edits, fingerprint);
             installed.insert(key.clone());
         }
         (installed, raced)
@@ -524,6 +544,33 @@ impl Writer {
             }
         }
         warn!("rules may still be misplaced after five attempts to move them back");
+    }
+
+    /// The kernel refused a block at its COMMIT line, and the block holds several of one
+    /// transaction's rules: iptables judges each in a scratch namespace (pytables_probe); the
+    /// one it refuses, if exactly one, is the culprit, with iptables' message.
+    fn probe_culprit(&self, tx: &Transaction, family: Family) -> Option<(usize, String)> {
+        let candidates: Vec<(usize, &str, &str)> = tx
+            .ops
+            .iter()
+            .enumerate()
+            .filter(|(_, op)| op.family() == family)
+            .filter_map(|(i, op)| match op {
+                Op::Append { table, rule, .. }
+                | Op::Insert { table, rule, .. }
+                | Op::Replace { table, rule, .. } => Some((i, table.as_str(), rule.spec.as_str())),
+                _ => None,
+            })
+            .collect();
+        let prober = pytables_probe::Prober::global(self.state.runner.backend);
+        let mut refused = candidates.iter().filter_map(|&(i, table, spec)| {
+            match prober.validate(family, table, spec) {
+                Err(pytables_probe::ProbeError::Refused { message, .. }) => Some((i, message)),
+                _ => None,
+            }
+        });
+        let first = refused.next()?;
+        refused.next().is_none().then_some(first)
     }
 
     /// Legacy: fingerprints of tables installed by record_commit, taken under the lock.
@@ -625,6 +672,7 @@ impl Writer {
         let mut applied_to = BTreeSet::new();
         let mut rules_changed = BTreeSet::new();
         let mut undo = Vec::new();
+        let mut edits = Vec::new();
         let mut rendered = Vec::new();
         for (i, op) in tx.ops.iter().enumerate() {
             let key = (op.family(), op.table().to_string());
@@ -674,8 +722,12 @@ impl Writer {
             if let (Some(p), false) = (applied.placement, applied.uncertain) {
                 placements.push((key.clone(), p));
             }
+            edits.push((key.clone(), Edit::after(&applied.undo, table)));
             undo.push((key.clone(), applied.undo));
             rendered.push((key, i, lines));
+        }
+        for (key, e) in edits {
+            changes.edits.entry(key).or_default().extend(e);
         }
         changes.undo.extend(undo);
         changes.uncertain.extend(unsure);
@@ -789,7 +841,9 @@ impl Writer {
                     .collect();
             let versions = keys.iter().filter_map(|k| self.state.version(k)).collect();
             let tables = if p.return_tables {
-                keys.iter().filter_map(|k| self.state.snapshot(k)).collect()
+                keys.iter()
+                    .filter_map(|k| self.state.snapshot(k, generation_held(&p.known, k), false))
+                    .collect()
             } else {
                 Vec::new()
             };
@@ -803,6 +857,14 @@ impl Writer {
     }
 }
 
+/// The generation at which the client holds `key`, if it said.
+fn generation_held(known: &[TableVersion], key: &Key) -> Option<u64> {
+    known
+        .iter()
+        .find(|v| v.family == key.0 && v.table == key.1)
+        .map(|v| v.generation)
+}
+
 /// What a batch's accepted transactions did to the state's tables.
 #[derive(Default)]
 struct Changes {
@@ -814,6 +876,8 @@ struct Changes {
     rules_changed: BTreeSet<Key>,
     /// Tables whose computed state may differ from the kernel's (see `ops::Applied`).
     uncertain: BTreeSet<Key>,
+    /// What the ops did to each table, for clients that hold it as it was (see crate::history).
+    edits: BTreeMap<Key, Vec<Edit>>,
 }
 
 /// Restore lines per op of one transaction: (table, op index, lines).
@@ -891,6 +955,15 @@ impl Plan {
     /// Table blocks in the batch: iptables-restore commits each on its own.
     fn steps(&self) -> usize {
         self.blocks.values().filter(|l| !l.is_empty()).count()
+    }
+
+    /// How far the batch moves the nf_tables generation: one per table block, except blocks
+    /// that only zero counters (iptables-nft resets them with a dump, not a transaction).
+    fn nft_steps(&self) -> usize {
+        self.blocks
+            .values()
+            .filter(|l| l.iter().any(|(_, _, line)| !line.starts_with("-Z")))
+            .count()
     }
 
     fn script(&self, family: Family) -> Option<Script> {

@@ -271,5 +271,30 @@ mod tests {
             }
             prop_assert_eq!(t, original);
         }
+
+        /// The edits read off each op, replayed on a copy of the table as it was, give the
+        /// table the ops left (what a client holding that copy does with a commit's reply).
+        #[test]
+        fn replaying_the_edits_gives_the_same_table(
+            rules in proptest::collection::vec((0usize..4, 0u8..6), 0..12),
+            ops in proptest::collection::vec(op(), 1..12),
+            jump in any::<bool>(),
+        ) {
+            let mut t = table(&rules);
+            if jump {
+                t.chains[0].rules.push(Rule { spec: "-j USER1".into(), counters: None });
+            }
+            let mut copy = t.clone();
+            let mut edits = Vec::new();
+            for op in &ops {
+                if let Ok(a) = apply(op, &mut t, &WhitespaceCanon) {
+                    edits.extend(crate::ops::Edit::after(&a.undo, &t));
+                }
+            }
+            for e in &edits {
+                prop_assert!(e.apply(&mut copy).is_ok(), "{:?} does not fit", e);
+            }
+            prop_assert_eq!(copy, t);
+        }
     }
 }
