@@ -42,6 +42,11 @@ fn drain(rx: &mut mpsc::Receiver<Command>, cmds: &mut Vec<Command>) {
     }
 }
 
+/// Legacy: how long the writer keeps the xtables lock after a batch, waiting for the next.
+const LOCK_LINGER: std::time::Duration = std::time::Duration::from_millis(2);
+/// ... and at most this long in all, so other programs' iptables get their turn.
+const MAX_LOCK_HOLD: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// At most this many commands are taken into one batch.
 const MAX_BATCH: usize = 256;
 
@@ -85,6 +90,12 @@ pub struct Writer {
     pub started: std::time::Instant,
     canon: Box<dyn Canon + Send>,
     journal: Journal,
+    /// Legacy: the shared xtables lock, kept from one batch to the next while commits follow
+    /// each other closely (see [`Writer::settle`]), and since when.
+    lock: Option<(crate::lock::XtablesLock, std::time::Instant)>,
+    /// Legacy tables the writer installed as computed while holding `lock`: exact as long as
+    /// it is held, their fingerprints not taken yet.
+    unsettled: BTreeSet<Key>,
 }
 
 /// A transaction waiting for its answer.
@@ -103,6 +114,8 @@ impl Writer {
             stats: Stats::default(),
             started: std::time::Instant::now(),
             canon: Box::new(CoreCanon),
+            lock: None,
+            unsettled: BTreeSet::new(),
         }
     }
 
@@ -143,10 +156,12 @@ impl Writer {
                         known,
                         reply,
                     } => {
+                        self.settle();
                         let snap = self.snapshot(family, table.as_deref(), counters, &known);
                         let _ = reply.send(snap);
                     }
                     Command::Status { reply } => {
+                        self.settle();
                         let _ = reply.send(self.status());
                     }
                 }
@@ -163,10 +178,39 @@ impl Writer {
                     for key in &keys {
                         self.state.invalidate(key);
                     }
+                    self.unsettled.clear();
+                    self.lock = None;
+                }
+            }
+            // Legacy: a client that commits again sends its next transaction as soon as it has
+            // the reply. Keeping the lock that long spares that commit the check of the kernel
+            // (a copy of the whole table), and this one the fingerprint after it.
+            if self.lock.is_some() {
+                let deadline = std::time::Instant::now() + LOCK_LINGER;
+                while rx.is_empty() && std::time::Instant::now() < deadline {
+                    std::thread::sleep(GROUP_POLL);
+                }
+                let held = self.lock.as_ref().map(|l| l.1.elapsed());
+                if rx.is_empty() || held > Some(MAX_LOCK_HOLD) {
+                    let forced = !rx.is_empty();
+                    self.settle();
+                    if forced {
+                        // Let another program's iptables, waiting for the lock, have it.
+                        std::thread::sleep(GROUP_POLL * 20);
+                    }
                 }
             }
         }
+        self.settle();
         info!("writer stopped");
+    }
+
+    /// Legacy: takes the fingerprints of the tables installed while holding the xtables lock,
+    /// then lets the lock go.
+    fn settle(&mut self) {
+        let unsettled = std::mem::take(&mut self.unsettled);
+        self.fingerprint_installed(&unsettled);
+        self.lock = None;
     }
 
     fn snapshot(
@@ -272,17 +316,14 @@ impl Writer {
             Backend::Nft => ops::DeleteBy::Content,
         };
         while !pending.is_empty() {
-            // Legacy: hold the xtables lock from the check to the restore (see crate::lock).
-            let _lock = match self.state.runner.backend {
-                Backend::Legacy => match crate::lock::acquire() {
-                    Ok(l) => Some(l),
-                    Err(e) => {
-                        warn!(error = %e, "cannot take the xtables lock; going on without");
-                        None
-                    }
-                },
-                Backend::Nft => None,
-            };
+            // Legacy: hold the xtables lock from the check to the restore (see crate::lock),
+            // and a little after (see `run`).
+            if self.state.runner.backend == Backend::Legacy && self.lock.is_none() {
+                match crate::lock::acquire() {
+                    Ok(l) => self.lock = Some((l, std::time::Instant::now())),
+                    Err(e) => warn!(error = %e, "cannot take the xtables lock; going on without"),
+                }
+            }
             let t0 = std::time::Instant::now();
             // 1. Bring every touched table up to date with the kernel.
             let mut touched = BTreeSet::new();
@@ -336,7 +377,7 @@ impl Writer {
                 let entries = self.journal_entries(&plan, &changes);
                 self.journal.write(entries);
             }
-            let applied = self.apply(&plan, &touched);
+            let applied = self.apply(&plan);
             match applied {
                 Ok(()) => {
                     if journaled {
@@ -351,7 +392,12 @@ impl Writer {
                     let t4 = t0.elapsed();
                     let n = accepted.len();
                     self.finish(accepted, &touched, &installed);
-                    self.fingerprint_installed(&installed);
+                    // Legacy fingerprints cost a copy of the whole table: taken when the lock
+                    // is let go (the tables stay exact while it is held).
+                    match self.lock {
+                        Some(_) => self.unsettled.extend(installed),
+                        None => self.fingerprint_installed(&installed),
+                    }
                     debug!(
                         transactions = n,
                         check_us = t1.as_micros() as u64,
@@ -654,6 +700,10 @@ impl Writer {
             keys.insert((op.family(), op.table().to_string()));
         }
         for key in &keys {
+            // Installed by this writer under the lock it still holds: exact.
+            if self.unsettled.contains(key) && self.lock.is_some() {
+                continue;
+            }
             self.refresh(key, false).map_err(bad_request)?;
         }
         Ok(keys)
@@ -737,11 +787,7 @@ impl Writer {
     }
 
     /// Runs the plan's scripts, IPv4 first. Err names the family whose run failed.
-    fn apply(
-        &mut self,
-        plan: &Plan,
-        _touched: &BTreeSet<Key>,
-    ) -> Result<(), (Family, crate::runner::RestoreFailure)> {
+    fn apply(&mut self, plan: &Plan) -> Result<(), (Family, crate::runner::RestoreFailure)> {
         for family in Family::ALL {
             let Some(script) = plan.script(family) else {
                 continue;
