@@ -104,3 +104,23 @@ def test_a_batch_commit_and_a_failed_one_stay_exact(netns, monkeypatch):
     assert len(_ours(netns)) == 2
     assert full == []
     table.autocommit = True
+
+
+def test_first_change_after_a_refused_commit_is_kept(netns):
+    """A refused autocommit leaves the table to be re-read; the first change made next with
+    autocommit off once went into a list the re-read had just replaced, and was lost."""
+    table = iptc.Table("filter")
+    chain = table.create_chain("WEB")
+    bad = iptc.Rule()
+    bad.protocol = "tcp"
+    bad.create_target("DNAT").to_destination = "1.2.3.4"
+    try:
+        chain.append_rule(bad)
+    except iptc.IPTCError:
+        pass
+    table.autocommit = False
+    chain.append_rule(_rule("10.0.0.1"))
+    chain.append_rule(_rule("10.0.0.2"))
+    table.commit()
+    table.autocommit = True
+    assert [line.split()[3] for line in _ours(netns)] == ["10.0.0.1/32", "10.0.0.2/32"]
