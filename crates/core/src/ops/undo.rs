@@ -246,6 +246,19 @@ mod tests {
         ]
     }
 
+    /// The starting table; with `jump`, a rule jumping to a user chain, so renames retarget
+    /// something.
+    fn start(rules: &[(usize, u8)], jump: bool) -> Table {
+        let mut t = table(rules);
+        if jump {
+            t.chains[0].rules.push(Rule {
+                spec: "-j USER1".into(),
+                counters: None,
+            });
+        }
+        t
+    }
+
     proptest! {
         /// Any sequence of ops (some failing), reverted newest first, gives back the table.
         #[test]
@@ -254,11 +267,7 @@ mod tests {
             ops in proptest::collection::vec(op(), 1..12),
             jump in any::<bool>(),
         ) {
-            let mut t = table(&rules);
-            if jump {
-                // A rule jumping to a user chain, so renames retarget something.
-                t.chains[0].rules.push(Rule { spec: "-j USER1".into(), counters: None });
-            }
+            let mut t = start(&rules, jump);
             let original = t.clone();
             let mut undos = Vec::new();
             for op in &ops {
@@ -280,10 +289,7 @@ mod tests {
             ops in proptest::collection::vec(op(), 1..12),
             jump in any::<bool>(),
         ) {
-            let mut t = table(&rules);
-            if jump {
-                t.chains[0].rules.push(Rule { spec: "-j USER1".into(), counters: None });
-            }
+            let mut t = start(&rules, jump);
             let mut copy = t.clone();
             let mut edits = Vec::new();
             for op in &ops {
