@@ -21,7 +21,8 @@ pub fn commit_retrying(
         if tx.ops.is_empty() {
             return Ok(None);
         }
-        match client.commit(&tx) {
+        // The command keeps no copy of the tables: the reply need not carry them.
+        match client.commit_lean(&tx) {
             Err(e) if e.is_conflict() && attempt < TRIES => attempt += 1,
             r => return Ok(Some(r?)),
         }
