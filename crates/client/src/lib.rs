@@ -12,6 +12,8 @@
 //!   transactions; [`Client::commit`] applies one all-or-nothing, across tables and families.
 //! - [`Client::commit_with_retry`] rebuilds and resends a transaction while another process's
 //!   change conflicts with its preconditions.
+//! - [`TableCopy`] with [`Client::fetch`], [`Client::update`] and [`Client::commit_and_update`]:
+//!   a table kept current from the edits the server sends, not the whole table each time.
 //! - [`Client::status`] and [`Client::audit_log`]: what the server holds and who changed what.
 //!
 //! # Connect and read
@@ -71,6 +73,27 @@
 //!     .build();
 //! let reply = client.commit(&tx)?;
 //! println!("committed as audit entry {}", reply.seq);
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! # Keeping a copy of a table current
+//!
+//! A program that reads a big table again and again keeps a [`TableCopy`]: after the first
+//! read, [`Client::update`] and [`Client::commit_and_update`] bring it up to date with only the
+//! edits since its generation (one line for one insert, not the whole table):
+//!
+//! ```no_run
+//! use pytables_client::builder::{RuleBuilder, TxBuilder};
+//! use pytables_client::{Client, ConnectOptions};
+//! use pytables_core::Family;
+//!
+//! let mut client = Client::connect(&ConnectOptions::default())?;
+//! let mut filter = client.fetch(Family::V4, "filter")?;
+//! let drop = RuleBuilder::new().source("198.51.100.7").jump("DROP").build(Family::V4, "filter")?;
+//! let tx = TxBuilder::new(Family::V4).insert("filter", "INPUT", 0, drop, None).build();
+//! client.commit_and_update(&tx, &mut [&mut filter])?;
+//! assert_eq!(filter.table.chain("INPUT").unwrap().rules[0].spec, "-s 198.51.100.7/32 -j DROP");
+//! client.update(&mut filter)?; // others' changes since, and current counters
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
