@@ -72,8 +72,30 @@ pub(crate) struct LegacyBlob {
     pub hook_entry: [u32; 5],
     pub underflow: [u32; 5],
     pub entries: u32,
-    /// The entries (`ipt_entry`/`ip6t_entry` with matches and target), counters included.
-    pub data: Vec<u8>,
+    /// `ipt_get_entries`: a 40-byte header, then the entries (`ipt_entry`/`ip6t_entry` with
+    /// matches and target), counters included. See [`LegacyBlob::data`].
+    buf: Vec<u8>,
+}
+
+/// Bytes before the entries in `ipt_get_entries` (table name, size).
+const ENTRIES_AT: usize = 40;
+
+thread_local! {
+    /// The last blob's buffer, kept for the next read: a fresh 2 MB buffer (10,000 rules)
+    /// costs page faults while the kernel fills it.
+    static SPARE: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+impl Drop for LegacyBlob {
+    fn drop(&mut self) {
+        let buf = std::mem::take(&mut self.buf);
+        SPARE.with(|s| {
+            let mut spare = s.borrow_mut();
+            if buf.capacity() > spare.capacity() {
+                *spare = buf;
+            }
+        });
+    }
 }
 
 /// Reads (family, table) with `IPT_SO_GET_INFO` and `IPT_SO_GET_ENTRIES`; None when the
@@ -97,32 +119,40 @@ pub(crate) fn legacy_blob(family: Family, table: &str) -> io::Result<Option<Lega
     let word = |i: usize| u32::from_ne_bytes(info[i..i + 4].try_into().unwrap());
     let words = |at: usize| std::array::from_fn(|h| word(at + 4 * h));
     let size = word(GETINFO_LEN - 4);
-    let header = 40;
-    let mut blob = vec![0u8; header + size as usize];
+    let mut blob = SPARE.with(|s| std::mem::take(&mut *s.borrow_mut()));
+    blob.clear();
+    blob.resize(ENTRIES_AT + size as usize, 0);
     blob[..table.len()].copy_from_slice(table.as_bytes());
     blob[32..36].copy_from_slice(&size.to_ne_bytes());
     getsockopt(&fd, level, SO_GET_ENTRIES, &mut blob)?;
-    blob.drain(..header);
     Ok(Some(LegacyBlob {
         family,
         valid_hooks: word(TABLE_MAXNAMELEN),
         hook_entry: words(TABLE_MAXNAMELEN + 4),
         underflow: words(TABLE_MAXNAMELEN + 24),
         entries: word(GETINFO_LEN - 8),
-        data: blob,
+        buf: blob,
     }))
 }
 
 impl LegacyBlob {
+    /// The entries.
+    pub fn data(&self) -> &[u8] {
+        &self.buf[ENTRIES_AT..]
+    }
+
     /// Offsets of every entry, in order.
     pub fn offsets(&self) -> Vec<usize> {
         let (counters_at, next_at) = entry_layout(self.family);
         let mut out = Vec::with_capacity(self.entries as usize);
         let mut i = 0;
-        while i + counters_at + 16 <= self.data.len() {
+        while i + counters_at + 16 <= self.data().len() {
             out.push(i);
-            let next =
-                u16::from_ne_bytes(self.data[i + next_at..i + next_at + 2].try_into().unwrap());
+            let next = u16::from_ne_bytes(
+                self.data()[i + next_at..i + next_at + 2]
+                    .try_into()
+                    .unwrap(),
+            );
             if next == 0 {
                 break;
             }
@@ -134,7 +164,7 @@ impl LegacyBlob {
     /// The (packets, bytes) of the entry at `offset`.
     pub fn counters_at(&self, offset: usize) -> (u64, u64) {
         let at = offset + entry_layout(self.family).0;
-        let word = |i: usize| u64::from_ne_bytes(self.data[i..i + 8].try_into().unwrap());
+        let word = |i: usize| u64::from_ne_bytes(self.data()[i..i + 8].try_into().unwrap());
         (word(at), word(at + 8))
     }
 
@@ -143,22 +173,22 @@ impl LegacyBlob {
         let target_offset_at = entry_layout(self.family).1 - 2;
         let t = offset
             + u16::from_ne_bytes(
-                self.data[offset + target_offset_at..offset + target_offset_at + 2]
+                self.data()[offset + target_offset_at..offset + target_offset_at + 2]
                     .try_into()
                     .unwrap(),
             ) as usize;
-        let size = u16::from_ne_bytes(self.data[t..t + 2].try_into().unwrap()) as usize;
-        let name = &self.data[t + 2..t + 31];
+        let size = u16::from_ne_bytes(self.data()[t..t + 2].try_into().unwrap()) as usize;
+        let name = &self.data()[t + 2..t + 31];
         let name = std::str::from_utf8(&name[..name.iter().position(|&b| b == 0).unwrap_or(29)])
             .unwrap_or("");
-        let end = (t + size).min(self.data.len());
-        (name, &self.data[(t + 32).min(end)..end])
+        let end = (t + size).min(self.data().len());
+        (name, &self.data()[(t + 32).min(end)..end])
     }
 }
 
 fn legacy(family: Family, table: &str) -> io::Result<Fingerprint> {
     Ok(match legacy_blob(family, table)? {
-        Some(mut blob) => of_legacy_blob(&mut blob),
+        Some(blob) => of_legacy_blob(&blob),
         // The table is not loaded: nothing in it.
         None => Fingerprint::Legacy {
             entries: 0,
@@ -168,34 +198,58 @@ fn legacy(family: Family, table: &str) -> io::Result<Fingerprint> {
     })
 }
 
-/// The fingerprint of a blob read by [`legacy_blob`]; zeroes its counters.
-pub(crate) fn of_legacy_blob(blob: &mut LegacyBlob) -> Fingerprint {
-    let counters_at = entry_layout(blob.family).0;
-    for i in blob.offsets() {
-        blob.data[i + counters_at..i + counters_at + 16].fill(0);
+/// The fingerprint of a blob read by [`legacy_blob`]: its entries without their counters (so
+/// traffic does not look like a change), in one pass.
+pub(crate) fn of_legacy_blob(blob: &LegacyBlob) -> Fingerprint {
+    let (counters_at, next_at) = entry_layout(blob.family);
+    let data = blob.data();
+    let mut h = Fnv::default();
+    let mut i = 0;
+    while i + counters_at + 16 <= data.len() {
+        let next = u16::from_ne_bytes(data[i + next_at..i + next_at + 2].try_into().unwrap());
+        let end = match next {
+            0 => data.len(),
+            n => (i + n as usize).min(data.len()),
+        };
+        h.words(&data[i..i + counters_at]);
+        h.words(&data[i + counters_at + 16..end.max(i + counters_at + 16)]);
+        if next == 0 {
+            break;
+        }
+        i = end;
     }
     Fingerprint::Legacy {
         entries: blob.entries,
-        size: blob.data.len() as u32,
-        hash: hash_words(&blob.data),
+        size: data.len() as u32,
+        hash: h.0,
     }
 }
 
 /// FNV-1a over 8-byte words: not cryptographic (nobody forges a ruleset to collide with the
 /// server's cache), but ~10× faster than SipHash on a multi-megabyte blob.
-fn hash_words(data: &[u8]) -> u64 {
-    const PRIME: u64 = 0x0000_0100_0000_01b3;
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    let mut chunks = data.chunks_exact(8);
-    for c in &mut chunks {
-        let w = u64::from_ne_bytes(c.try_into().unwrap());
-        h = (h ^ w).wrapping_mul(PRIME);
-        h ^= h >> 29;
+struct Fnv(u64);
+
+impl Default for Fnv {
+    fn default() -> Self {
+        Fnv(0xcbf2_9ce4_8422_2325)
     }
-    for b in chunks.remainder() {
-        h = (h ^ u64::from(*b)).wrapping_mul(PRIME);
+}
+
+impl Fnv {
+    fn words(&mut self, data: &[u8]) {
+        const PRIME: u64 = 0x0000_0100_0000_01b3;
+        let mut h = self.0;
+        let mut chunks = data.chunks_exact(8);
+        for c in &mut chunks {
+            let w = u64::from_ne_bytes(c.try_into().unwrap());
+            h = (h ^ w).wrapping_mul(PRIME);
+            h ^= h >> 29;
+        }
+        for b in chunks.remainder() {
+            h = (h ^ u64::from(*b)).wrapping_mul(PRIME);
+        }
+        self.0 = h;
     }
-    h
 }
 
 fn getsockopt(fd: &Fd, level: libc::c_int, opt: libc::c_int, buf: &mut [u8]) -> io::Result<()> {
