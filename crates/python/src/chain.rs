@@ -384,11 +384,14 @@ pub fn build_rules<'py>(
     PyList::new(py, rules)
 }
 
+/// `gc.is_tracked`, looked up when the module is loaded: `track` also runs from `Rule.__del__`
+/// during interpreter shutdown, when nothing can be imported any more.
+static IS_TRACKED: GILOnceCell<PyObject> = GILOnceCell::new();
+
 /// Tracks `obj` by the cyclic GC again when `build_rules` left it untracked (no-op otherwise):
 /// the Python side calls it before a change that could make it part of a cycle.
 #[pyfunction]
 pub fn track(obj: &Bound<'_, PyAny>) -> PyResult<()> {
-    static IS_TRACKED: GILOnceCell<PyObject> = GILOnceCell::new();
     let py = obj.py();
     let is_tracked = IS_TRACKED.get_or_try_init(py, || {
         Ok::<_, PyErr>(py.import("gc")?.getattr("is_tracked")?.unbind())
@@ -410,5 +413,9 @@ pub fn track(obj: &Bound<'_, PyAny>) -> PyResult<()> {
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(build_rules, m)?)?;
     m.add_function(wrap_pyfunction!(track, m)?)?;
+    let py = m.py();
+    IS_TRACKED.get_or_try_init(py, || {
+        Ok::<_, PyErr>(py.import("gc")?.getattr("is_tracked")?.unbind())
+    })?;
     Ok(())
 }
