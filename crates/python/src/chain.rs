@@ -88,6 +88,30 @@ impl<'py> Words<'py> {
         }
         s
     }
+
+    /// The Python string of a field form (`proto_form`, `iface_form`), made once per distinct
+    /// `(kind, inverted, raw)` of the chain: a chain repeats a few protocols and interfaces.
+    pub fn form(
+        &self,
+        kind: char,
+        inverted: bool,
+        raw: &str,
+        make: impl FnOnce() -> String,
+    ) -> Bound<'py, PyString> {
+        let mut key = String::with_capacity(raw.len() + 2);
+        key.push(kind);
+        key.push(if inverted { '!' } else { '=' });
+        key.push_str(raw);
+        if let Some(s) = self.known.borrow().get(&key) {
+            return s.clone();
+        }
+        let s = PyString::new(self.py, &make());
+        let mut known = self.known.borrow_mut();
+        if raw.len() <= Self::MAX_LEN && known.len() < Self::MAX_WORDS {
+            known.insert(key, s.clone());
+        }
+        s
+    }
 }
 
 /// One option as `(name, inverted, (unquoted args…))`. Tuples are immutable, so one object
@@ -263,13 +287,22 @@ impl<'py> Builder<'py> {
             }
         };
         let words = &self.words;
-        let iface = |i: &Option<NegRef<'_>>| match i.and_then(|n| iface_form(n.inverted, n.value)) {
-            Some(s) => words.get(&s).into_any(),
-            None => py.None().into_bound(py),
+        // Keys start with a control character: no word of a rule has one.
+        let iface = |i: &Option<NegRef<'_>>| match i {
+            Some(n) if rule::unquote_cow(n.value) != "+" => words
+                .form('\u{1}', n.inverted, n.value, || {
+                    iface_form(n.inverted, n.value).unwrap_or_default()
+                })
+                .into_any(),
+            _ => py.None().into_bound(py),
         };
         let protocol = match &r.protocol {
             None => intern!(py, "ip").clone().into_any(),
-            Some(n) => words.get(&proto_form(n.inverted, n.value)).into_any(),
+            Some(n) => words
+                .form('\u{2}', n.inverted, n.value, || {
+                    proto_form(n.inverted, n.value)
+                })
+                .into_any(),
         };
         let counters = counters_of(pair, &self.zero)?;
         let (tname, topts, goto): (&str, &[OptionRef<'_, Token<'_>>], bool) = match &r.target {
