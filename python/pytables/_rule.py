@@ -21,6 +21,9 @@ def _track(obj):
         _native.track(obj)
 # Property getters in C (no Python frame): reading every field of 10,000 rules is the hot path.
 _get = operator.attrgetter
+# Views that need more than an attribute read (a copy, a comparison) as getset descriptors in C
+# (crates/python/src/objects.rs `rule_view`): no Python frame either.
+_view = _native.rule_view
 
 
 class Rule:
@@ -99,7 +102,7 @@ class Rule:
         self._src = self._addr_from_user(src)
         self._changed()
 
-    src = property(_get('_src'), set_src)
+    src = property(_get("_src"), set_src)
 
     def get_dst(self):
         return self._dst
@@ -108,7 +111,7 @@ class Rule:
         self._dst = self._addr_from_user(dst)
         self._changed()
 
-    dst = property(_get('_dst'), set_dst)
+    dst = property(_get("_dst"), set_dst)
 
     def get_protocol(self):
         return self._proto
@@ -117,7 +120,7 @@ class Rule:
         self._proto = _addr.proto_from_user(proto)
         self._changed()
 
-    protocol = property(_get('_proto'), set_protocol)
+    protocol = property(_get("_proto"), set_protocol)
 
     def get_in_interface(self):
         return self._in
@@ -126,7 +129,7 @@ class Rule:
         self._in = _addr.iface_from_user(iface)
         self._changed()
 
-    in_interface = property(_get('_in'), set_in_interface)
+    in_interface = property(_get("_in"), set_in_interface)
 
     def get_out_interface(self):
         return self._out
@@ -135,7 +138,7 @@ class Rule:
         self._out = _addr.iface_from_user(iface)
         self._changed()
 
-    out_interface = property(_get('_out'), set_out_interface)
+    out_interface = property(_get("_out"), set_out_interface)
 
     def get_fragment(self):
         return self._frag is False
@@ -144,7 +147,7 @@ class Rule:
         self._frag = False if frag else None
         self._changed()
 
-    fragment = property(get_fragment, set_fragment)
+    fragment = _view("fragment", "_frag", set_fragment, "is_false")  # get_fragment's value
 
     # ----- matches and target ----------------------------------------------------------------
 
@@ -163,10 +166,7 @@ class Rule:
         self._matches.remove(match)
         self._changed()
 
-    @property
-    def matches(self):
-        # (A native getter measured slower here than this frame: PyO3's call overhead.)
-        return list(self._matches)
+    matches = _view("matches", "_matches", None, "list_copy")  # a new list, as python-iptables
 
     def create_target(self, name, revision=None, goto=False, **kwargs):
         target = Target(self, name, revision=revision, goto=goto, **kwargs)
@@ -192,7 +192,7 @@ class Rule:
         packets, nbytes = counters
         self._counters = (int(packets), int(nbytes))
 
-    counters = property(_get('_counters'), set_counters)
+    counters = property(_get("_counters"), set_counters)
 
     # ----- misc python-iptables members -----------------------------------------------------
 

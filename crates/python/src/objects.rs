@@ -471,8 +471,147 @@ fn rule_del_descriptor(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
     }
 }
 
+/// What a Rule view returns for the instance attribute it reads. (A plain alias gains
+/// nothing over `property(operator.attrgetter(…))`: measured.)
+#[derive(Clone, Copy, PartialEq)]
+enum ViewKind {
+    /// A new list of its items (`matches`: python-iptables gives a fresh list).
+    ListCopy,
+    /// Whether it is `False` (`fragment`: `_frag` is None, False for `-f`, True for `! -f`).
+    IsFalse,
+}
+
+/// One read view of `Rule` (see [`rule_view`]); leaked, like the class attribute it backs.
+struct View {
+    name: Py<PyString>,
+    attr: Py<PyString>,
+    setter: Option<PyObject>,
+    kind: ViewKind,
+}
+
+unsafe extern "C" fn view_get(
+    obj: *mut ffi::PyObject,
+    closure: *mut std::ffi::c_void,
+) -> *mut ffi::PyObject {
+    // SAFETY: `closure` is the leaked View of this descriptor; CPython calls getters with the
+    // GIL held and a live object. Only C API calls here: nothing can panic.
+    unsafe {
+        let view = &*(closure as *const View);
+        let value = ffi::PyObject_GetAttr(obj, view.attr.as_ptr());
+        if value.is_null() {
+            return value;
+        }
+        let result = if view.kind == ViewKind::IsFalse {
+            ffi::PyBool_FromLong(std::ffi::c_long::from(value == ffi::Py_False()))
+        } else if ffi::PyList_CheckExact(value) != 0 {
+            ffi::PyList_GetSlice(value, 0, ffi::PY_SSIZE_T_MAX)
+        } else {
+            ffi::PySequence_List(value)
+        };
+        ffi::Py_DecRef(value);
+        result
+    }
+}
+
+/// Assignment through the Python setter (`set_src`), or property's errors where it has none.
+fn view_assign(
+    view: &View,
+    obj: &Bound<'_, PyAny>,
+    value: Option<&Bound<'_, PyAny>>,
+) -> PyResult<()> {
+    let py = obj.py();
+    let missing = match (value, &view.setter) {
+        (Some(value), Some(setter)) => return setter.call1(py, (obj, value)).map(drop),
+        (Some(_), None) => "setter",
+        (None, _) => "deleter",
+    };
+    let owner = obj.get_type().qualname()?;
+    Err(PyAttributeError::new_err(format!(
+        "property {} of {} object has no {missing}",
+        view.name.bind(py).repr()?,
+        owner.repr()?
+    )))
+}
+
+unsafe extern "C" fn view_set(
+    obj: *mut ffi::PyObject,
+    value: *mut ffi::PyObject,
+    closure: *mut std::ffi::c_void,
+) -> std::ffi::c_int {
+    let result = std::panic::catch_unwind(|| {
+        // SAFETY: as in view_get; `value` is NULL for a deletion.
+        unsafe {
+            let py = Python::assume_gil_acquired();
+            let view = &*(closure as *const View);
+            let obj = Bound::from_borrowed_ptr(py, obj);
+            let value = Bound::from_borrowed_ptr_or_opt(py, value);
+            view_assign(view, &obj, value.as_ref())
+        }
+    });
+    // SAFETY: the GIL is held (see above).
+    let py = unsafe { Python::assume_gil_acquired() };
+    match result {
+        Ok(Ok(())) => 0,
+        Ok(Err(e)) => {
+            e.restore(py);
+            -1
+        }
+        Err(_) => {
+            pyo3::exceptions::PySystemError::new_err("panic in a Rule setter").restore(py);
+            -1
+        }
+    }
+}
+
+/// A read view of `Rule` (`matches`, `fragment`) as a getset descriptor of `object`: reading it
+/// runs one C function, where a `property` runs its getter's Python frame first. It reads the
+/// instance attribute `attr` (see [`ViewKind`]); assigning calls `setter(rule, value)`, the
+/// function the property had, and without one fails as the property would.
+#[pyfunction]
+#[pyo3(signature = (name, attr, setter, kind))]
+fn rule_view<'py>(
+    py: Python<'py>,
+    name: &str,
+    attr: &Bound<'py, PyString>,
+    setter: Option<PyObject>,
+    kind: &str,
+) -> PyResult<Bound<'py, PyAny>> {
+    let kind = match kind {
+        "list_copy" => ViewKind::ListCopy,
+        "is_false" => ViewKind::IsFalse,
+        other => {
+            return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                "unknown view kind {other:?}"
+            )))
+        }
+    };
+    let c_name = std::ffi::CString::new(name)?;
+    let view = Box::leak(Box::new(View {
+        name: PyString::intern(py, name).unbind(),
+        attr: PyString::intern(py, &attr.to_cow()?).unbind(),
+        setter,
+        kind,
+    }));
+    let def = Box::leak(Box::new(ffi::PyGetSetDef {
+        name: c_name.into_raw(),
+        get: Some(view_get),
+        set: Some(view_set),
+        doc: std::ptr::null(),
+        closure: (view as *mut View).cast(),
+    }));
+    // SAFETY: `def` and its closure live for the rest of the process; PyBaseObject_Type is
+    // static.
+    unsafe {
+        Bound::from_owned_ptr_or_err(
+            py,
+            ffi::PyDescr_NewGetSet(std::ptr::addr_of_mut!(ffi::PyBaseObject_Type), def),
+        )
+    }
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<ExtBase>()?;
+    m.add_function(wrap_pyfunction!(rule_view, m)?)?;
     m.add("rule_del", rule_del_descriptor(m.py())?)?;
     Ok(())
 }
