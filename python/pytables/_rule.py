@@ -31,6 +31,15 @@ class Rule:
 
     nfproto = _registry.NFPROTO_IPV4
     _any_addr = "0.0.0.0/0.0.0.0"
+    # Defaults of the fields a rule read from a chain leaves unset when it has the default
+    # (`_native.build_rules`: fewer instance attributes to store and free per rule). Immutable
+    # values only; `__init__` sets every field itself.
+    entry = None
+    _src = _dst = _any_addr
+    _in = _out = None
+    _proto = "ip"
+    _frag = None
+    _goto = False
     _addr_from_user = staticmethod(_addr.v4_from_user)
     _addr_to_restore = staticmethod(_addr.v4_to_restore)
 
@@ -306,6 +315,7 @@ class Rule6(Rule):
 
     nfproto = _registry.NFPROTO_IPV6
     _any_addr = "::/0"
+    _src = _dst = _any_addr
     _addr_from_user = staticmethod(_addr.v6_from_user)
     _addr_to_restore = staticmethod(_addr.v6_to_restore)
 

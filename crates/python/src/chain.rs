@@ -278,32 +278,36 @@ impl<'py> Builder<'py> {
         let tokens = rule::tokenize(&spec).map_err(invalid)?;
         let r = RuleRef::parse(&spec, &tokens).map_err(invalid)?;
         let v6 = self.v6;
-        let addr = |a: &Option<NegRef<'_>>| -> Bound<'py, PyAny> {
-            match (a, v6) {
-                (None, false) => intern!(py, "0.0.0.0/0.0.0.0").clone().into_any(),
-                (None, true) => intern!(py, "::/0").clone().into_any(),
-                (Some(n), false) => PyString::new(py, &v4_form(n.inverted, n.value)).into_any(),
-                (Some(n), true) => PyString::new(py, &v6_form(n.inverted, n.value)).into_any(),
-            }
+        // Fields at their default are left to `Rule`'s class attributes: each instance
+        // attribute is a store now and a release when the rule is freed.
+        let addr = |a: &Option<NegRef<'_>>| -> Option<Bound<'py, PyAny>> {
+            let n = a.as_ref()?;
+            let form = if v6 {
+                v6_form(n.inverted, n.value)
+            } else {
+                v4_form(n.inverted, n.value)
+            };
+            Some(PyString::new(py, &form).into_any())
         };
         let words = &self.words;
         // Keys start with a control character: no word of a rule has one.
         let iface = |i: &Option<NegRef<'_>>| match i {
-            Some(n) if rule::unquote_cow(n.value) != "+" => words
-                .form('\u{1}', n.inverted, n.value, || {
-                    iface_form(n.inverted, n.value).unwrap_or_default()
-                })
-                .into_any(),
-            _ => py.None().into_bound(py),
+            Some(n) if rule::unquote_cow(n.value) != "+" => Some(
+                words
+                    .form('\u{1}', n.inverted, n.value, || {
+                        iface_form(n.inverted, n.value).unwrap_or_default()
+                    })
+                    .into_any(),
+            ),
+            _ => None,
         };
-        let protocol = match &r.protocol {
-            None => intern!(py, "ip").clone().into_any(),
-            Some(n) => words
+        let protocol = r.protocol.as_ref().map(|n| {
+            words
                 .form('\u{2}', n.inverted, n.value, || {
                     proto_form(n.inverted, n.value)
                 })
-                .into_any(),
-        };
+                .into_any()
+        });
         let counters = counters_of(pair, &self.zero)?;
         let (tname, topts, goto): (&str, &[OptionRef<'_, Token<'_>>], bool) = match &r.target {
             Some((t, goto)) => (&t.name, r.options_of(t), *goto),
@@ -354,12 +358,14 @@ impl<'py> Builder<'py> {
         }
         let match_list = PyList::new(py, matches)?.into_any();
         untrack(&match_list);
-        let none = py.None().into_bound(py);
-        let fields = [
+        let mut fields = vec![
             (intern!(py, "chain"), self.chain.clone()),
-            (intern!(py, "entry"), none),
             (intern!(py, "_spec_cache"), spec_obj.clone()),
             (intern!(py, "_counters"), counters),
+            (intern!(py, "_matches"), match_list),
+            (intern!(py, "_target"), target),
+        ];
+        let optional = [
             (intern!(py, "_src"), addr(&r.src)),
             (intern!(py, "_dst"), addr(&r.dst)),
             (intern!(py, "_in"), iface(&r.in_interface)),
@@ -367,15 +373,17 @@ impl<'py> Builder<'py> {
             (intern!(py, "_proto"), protocol),
             (
                 intern!(py, "_frag"),
-                r.fragment.into_pyobject(py)?.into_any(),
+                r.fragment
+                    .map(|f| f.into_pyobject(py).map(|b| b.to_owned().into_any()))
+                    .transpose()?,
             ),
             (
                 intern!(py, "_goto"),
-                goto.into_pyobject(py)?.to_owned().into_any(),
+                goto.then(|| true.into_pyobject(py).map(|b| b.to_owned().into_any()))
+                    .transpose()?,
             ),
-            (intern!(py, "_matches"), match_list),
-            (intern!(py, "_target"), target),
         ];
+        fields.extend(optional.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))));
         let fields: Vec<_> = fields.iter().map(|(k, v)| (*k, v)).collect();
         set_attrs(&rule, &fields)?;
         untrack(&rule);
