@@ -5,10 +5,12 @@
 //! no Rust String per word, and the Rule, Match and Target objects are made here, without a
 //! Python bytecode loop: the same objects, with the same attributes, `Rule._from_save` makes.
 use pyo3::exceptions::PyValueError;
+use pyo3::impl_::pyclass_init::PyObjectInit;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::GILOnceCell;
-use pyo3::types::{PyList, PyString, PyTuple, PyWeakrefReference};
+use pyo3::types::{PyList, PyString, PyTuple, PyType, PyWeakrefReference};
+use pyo3::PyClassInitializer;
 use pytables_core::rule::{self, NegRef, OptionRef, RuleRef, Token};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -238,14 +240,26 @@ fn new_object<'py>(cls: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     }
 }
 
+/// A `Match` or `Target` (`cls`, a Python subclass of ExtBase) holding `state`: the object made
+/// as its `__new__` would, with the fields in place (no argument parsing, no None to replace).
+fn new_ext<'py>(cls: &Bound<'py, PyType>, state: ExtBase) -> PyResult<Bound<'py, PyAny>> {
+    let py = cls.py();
+    // SAFETY: `build_rules` checked that `cls` is a subclass of ExtBase; into_new_object
+    // allocates an instance of it and moves `state` into its ExtBase part.
+    unsafe {
+        let obj = PyClassInitializer::from(state).into_new_object(py, cls.as_type_ptr())?;
+        Ok(Bound::from_owned_ptr(py, obj))
+    }
+}
+
 /// The classes and values every object of one chain is built from.
 struct Builder<'py> {
     py: Python<'py>,
     v6: bool,
     nfproto: u8,
     rule_cls: Bound<'py, PyAny>,
-    match_cls: Bound<'py, PyAny>,
-    target_cls: Bound<'py, PyAny>,
+    match_cls: Bound<'py, PyType>,
+    target_cls: Bound<'py, PyType>,
     chain: Bound<'py, PyAny>,
     /// `is_standard(nfproto, name)` of the Python side, asked once per target name.
     is_standard: Bound<'py, PyAny>,
@@ -321,26 +335,21 @@ impl<'py> Builder<'py> {
         // less per rule for every collection to walk.
         untrack(&back);
         let zero_rev = 0u8.into_pyobject(py)?.into_any();
-        let ext = |cls: &Bound<'py, PyAny>,
+        let ext = |cls: &Bound<'py, PyType>,
                    name: &str,
                    opts: &[OptionRef<'_, Token<'_>>],
                    std: Option<&Bound<'py, PyAny>>|
          -> PyResult<Bound<'py, PyAny>> {
             let opts = options(&self.words, opts)?.into_any().unbind();
-            let obj = new_object(cls)?;
-            {
-                let ext = obj.downcast::<ExtBase>()?;
-                let mut ext = ext.borrow_mut();
-                ext.rref = back.clone().unbind();
-                ext.ext = self.words.get(name).into_any().unbind();
-                ext.revision = zero_rev.clone().unbind();
-                ext.canon = opts.clone_ref(py);
-                ext.options = opts;
-                if let Some(std) = std {
-                    ext.std = std.clone().unbind();
-                }
-            }
-            Ok(obj)
+            let state = ExtBase {
+                rref: back.clone().unbind(),
+                ext: self.words.get(name).into_any().unbind(),
+                revision: zero_rev.clone().unbind(),
+                canon: opts.clone_ref(py),
+                options: opts,
+                std: std.map_or_else(|| py.None(), |s| s.clone().unbind()),
+            };
+            new_ext(cls, state)
         };
         let matches = r
             .matches
@@ -405,6 +414,16 @@ pub fn build_rules<'py>(
     is_standard: Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyList>> {
     let (rule_cls, match_cls, target_cls) = classes;
+    let ext_class = |cls: Bound<'py, PyAny>| -> PyResult<Bound<'py, PyType>> {
+        let cls = cls.downcast_into::<PyType>()?;
+        if !cls.is_subclass_of::<ExtBase>()? {
+            return Err(pyo3::exceptions::PyTypeError::new_err(
+                "Match and Target must derive from _native.ExtBase",
+            ));
+        }
+        Ok(cls)
+    };
+    let (match_cls, target_cls) = (ext_class(match_cls)?, ext_class(target_cls)?);
     let b = Builder {
         py,
         v6: nfproto == 10,
