@@ -153,6 +153,14 @@ fn all_parameters<'py>(slf: &Bound<'py, ExtBase>) -> PyResult<Bound<'py, PyDict>
 /// Names the Python side keeps in the native base: a failed lookup of one is no option.
 fn is_private(attr: &Bound<'_, PyString>) -> bool {
     let py = attr.py();
+    // SAFETY: a live str; reading past its end sets an IndexError, cleared here.
+    let first = unsafe { ffi::PyUnicode_ReadChar(attr.as_ptr(), 0) };
+    if first != u32::from(b'_') {
+        if first == u32::MAX {
+            drop(PyErr::take(py)); // the empty name
+        }
+        return false; // the usual miss (`parameters` of a standard target, an option name)
+    }
     // SAFETY: live str objects; PyUnicode_Tailmatch raises nothing for them.
     let dunder = unsafe {
         ffi::PyUnicode_Tailmatch(
