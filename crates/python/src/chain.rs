@@ -36,6 +36,8 @@ pub struct Words<'py> {
     known: RefCell<HashMap<String, Bound<'py, PyString>, BuildHasherDefault<Fnv>>>,
     /// Option tuples by their text (see `option`).
     options: RefCell<HashMap<String, Bound<'py, PyTuple>, BuildHasherDefault<Fnv>>>,
+    /// The options of every extension without any (most targets: verdicts, jumps).
+    no_options: Bound<'py, PyList>,
 }
 
 /// FNV-1a: the words are short and not attacker-chosen, so SipHash's cost buys nothing here.
@@ -69,6 +71,11 @@ impl<'py> Words<'py> {
             py,
             known: RefCell::new(HashMap::default()),
             options: RefCell::new(HashMap::default()),
+            no_options: {
+                let empty = PyList::empty(py);
+                untrack(empty.as_any());
+                empty
+            },
         }
     }
 
@@ -152,6 +159,10 @@ fn options<'py>(
     words: &Words<'py>,
     opts: &[OptionRef<'_, Token<'_>>],
 ) -> PyResult<Bound<'py, PyList>> {
+    // Shared, as the option tuples are: nothing changes an options list in place.
+    if opts.is_empty() {
+        return Ok(words.no_options.clone());
+    }
     let items = opts
         .iter()
         .map(|o| option(words, o))
