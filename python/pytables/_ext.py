@@ -34,11 +34,9 @@ _FRESH = {
     ("target", "TCPMSS"): [("set-mss", False, ("0",))],
 }
 
-_NONE_DECODE = "'NoneType' object has no attribute 'decode'"
 # Read-only views the native base gives (python-iptables' are properties without setter).
 _VIEWS = frozenset(("name", "parameters", "goto", "_is_standard"))
 _GetSet = type(_native.ExtBase.name)
-_PRIVATE = frozenset(("_rref", "_ext", "_options", "_canon", "_revision", "_std"))
 
 # Attribute names python-iptables' objects already have; they never become options.
 _RESERVED = frozenset((
@@ -302,12 +300,10 @@ class _Extension(_native.ExtBase):
                 return ("!" if inv else "") + " ".join(args)
         return None
 
-    def __getattr__(self, attr):
-        # Only reached when no attribute or getter has the name: an option by attribute name.
-        # (Kept in Python: a native __getattr__ slows every attribute access of the object.)
-        if attr.startswith("__") or attr in _PRIVATE:
-            raise AttributeError(attr)
-        return self.parameters.get(attr)
+    # Only reached when no attribute or getter has the name: an option by attribute name
+    # (`m.dport`). Native, bound here as a plain class attribute: the type keeps CPython's own
+    # attribute lookup (a native __getattr__ slot would slow every access).
+    __getattr__ = _native.ExtBase._match_getattr
 
     def __setattr__(self, attr, value):
         if not _is_tracked(self):
@@ -424,12 +420,8 @@ class Target(_Extension):
             return
         raise XTablesError("can't find target %s" % name)
 
-    def __getattr__(self, attr):
-        if attr.startswith("__") or attr in _PRIVATE:
-            raise AttributeError(attr)
-        if self._is_standard:
-            raise AttributeError(_NONE_DECODE)
-        return self.parameters.get(attr)
+    # A standard target has no options: python-iptables raises (see _Extension.__getattr__).
+    __getattr__ = _native.ExtBase._target_getattr
 
     def _judge_standard(self):
         """Whether verdicts, chain jumps and TRACE: no save routine in libxtables. Remembered

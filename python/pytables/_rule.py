@@ -7,13 +7,11 @@ itself as an iptables-restore spec (`_spec()`), which is what goes to the server
 
 import gc
 import operator
-import sys
 
 from . import _addr, _native, _registry
-from ._ext import Match, Target, _WeakRef, from_save, is_standard
+from ._ext import Match, Target, from_save, is_standard
 
 _UNSET = object()
-_getrefcount = sys.getrefcount
 _is_tracked = gc.is_tracked
 
 
@@ -23,6 +21,9 @@ def _track(obj):
         _native.track(obj)
 # Property getters in C (no Python frame): reading every field of 10,000 rules is the hot path.
 _get = operator.attrgetter
+# Views that need more than an attribute read (a copy, a comparison) as getset descriptors in C
+# (crates/python/src/objects.rs `rule_view`): no Python frame either.
+_view = _native.rule_view
 
 
 class Rule:
@@ -30,6 +31,15 @@ class Rule:
 
     nfproto = _registry.NFPROTO_IPV4
     _any_addr = "0.0.0.0/0.0.0.0"
+    # Defaults of the fields a rule read from a chain leaves unset when it has the default
+    # (`_native.build_rules`: fewer instance attributes to store and free per rule). Immutable
+    # values only; `__init__` sets every field itself.
+    entry = None
+    _src = _dst = _any_addr
+    _in = _out = None
+    _proto = "ip"
+    _frag = None
+    _goto = False
     _addr_from_user = staticmethod(_addr.v4_from_user)
     _addr_to_restore = staticmethod(_addr.v4_to_restore)
 
@@ -86,25 +96,11 @@ class Rule:
     def _changed(self):
         self._spec_cache = None
 
-    def __del__(self):
-        # Extensions read from the kernel point back at their rule weakly (see `_Extension._rule`).
-        # If one is still referenced elsewhere, python-iptables' extension would keep its rule
-        # alive: make the back references strong, which keeps this rule (resurrected, then an
-        # ordinary cycle for the cyclic GC).
-        try:
-            # An unused extension's references: the rule's, the loop variable (for matches) and
-            # getrefcount's argument.
-            used = self._target is not None and _getrefcount(self._target) > 2
-            for m in self._matches:
-                used = used or _getrefcount(m) > 3
-            if used:
-                # This rule is tracked while finalised; its match list may not be.
-                _track(self._matches)
-                for e in (self._target, *self._matches):
-                    if e is not None and e._rref.__class__ is _WeakRef:
-                        e._rref = self
-        except AttributeError:
-            pass  # never initialised
+    # Extensions read from the kernel point back at their rule weakly (see `_Extension._rule`);
+    # if one is still referenced elsewhere when its rule goes, the back references become strong,
+    # as python-iptables' extension keeps its rule. Native (crates/python/src/objects.rs): it
+    # runs for every rule freed, and must work at interpreter exit.
+    __del__ = _native.rule_del
 
     # ----- addresses, protocol, interfaces, fragment ---------------------------------------
 
@@ -115,7 +111,7 @@ class Rule:
         self._src = self._addr_from_user(src)
         self._changed()
 
-    src = property(_get('_src'), set_src)
+    src = property(_get("_src"), set_src)
 
     def get_dst(self):
         return self._dst
@@ -124,7 +120,7 @@ class Rule:
         self._dst = self._addr_from_user(dst)
         self._changed()
 
-    dst = property(_get('_dst'), set_dst)
+    dst = property(_get("_dst"), set_dst)
 
     def get_protocol(self):
         return self._proto
@@ -133,7 +129,7 @@ class Rule:
         self._proto = _addr.proto_from_user(proto)
         self._changed()
 
-    protocol = property(_get('_proto'), set_protocol)
+    protocol = property(_get("_proto"), set_protocol)
 
     def get_in_interface(self):
         return self._in
@@ -142,7 +138,7 @@ class Rule:
         self._in = _addr.iface_from_user(iface)
         self._changed()
 
-    in_interface = property(_get('_in'), set_in_interface)
+    in_interface = property(_get("_in"), set_in_interface)
 
     def get_out_interface(self):
         return self._out
@@ -151,7 +147,7 @@ class Rule:
         self._out = _addr.iface_from_user(iface)
         self._changed()
 
-    out_interface = property(_get('_out'), set_out_interface)
+    out_interface = property(_get("_out"), set_out_interface)
 
     def get_fragment(self):
         return self._frag is False
@@ -160,7 +156,7 @@ class Rule:
         self._frag = False if frag else None
         self._changed()
 
-    fragment = property(get_fragment, set_fragment)
+    fragment = _view("fragment", "_frag", set_fragment, "is_false")  # get_fragment's value
 
     # ----- matches and target ----------------------------------------------------------------
 
@@ -179,9 +175,7 @@ class Rule:
         self._matches.remove(match)
         self._changed()
 
-    @property
-    def matches(self):
-        return list(self._matches)
+    matches = _view("matches", "_matches", None, "list_copy")  # a new list, as python-iptables
 
     def create_target(self, name, revision=None, goto=False, **kwargs):
         target = Target(self, name, revision=revision, goto=goto, **kwargs)
@@ -207,7 +201,7 @@ class Rule:
         packets, nbytes = counters
         self._counters = (int(packets), int(nbytes))
 
-    counters = property(_get('_counters'), set_counters)
+    counters = property(_get("_counters"), set_counters)
 
     # ----- misc python-iptables members -----------------------------------------------------
 
@@ -321,6 +315,7 @@ class Rule6(Rule):
 
     nfproto = _registry.NFPROTO_IPV6
     _any_addr = "::/0"
+    _src = _dst = _any_addr
     _addr_from_user = staticmethod(_addr.v6_from_user)
     _addr_to_restore = staticmethod(_addr.v6_to_restore)
 

@@ -161,3 +161,22 @@ def test_kept_extension_then_dropped_is_collected(netns):
     del match
     gc.collect()
     assert ref() is None
+
+
+def test_extensions_kept_until_exit_finalize_quietly(netns):
+    """Extensions still referenced when the interpreter exits: their rules' finalizers make the
+    back references strong during shutdown, when imports no longer work. Nothing may be printed."""
+    import sys
+
+    _load(netns)
+    program = (
+        "import pytables\n"
+        "table = pytables.Table('filter')\n"
+        "RULES = pytables.Chain(table, 'LIFE').rules\n"
+        "KEPT = [e for r in RULES for e in (r.target, *r.matches)]\n"
+        "def use():\n"  # a function: its globals are then freed by the last collection at exit
+        "    return RULES, KEPT\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", program], check=False, capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr == ""

@@ -5,10 +5,12 @@
 //! no Rust String per word, and the Rule, Match and Target objects are made here, without a
 //! Python bytecode loop: the same objects, with the same attributes, `Rule._from_save` makes.
 use pyo3::exceptions::PyValueError;
+use pyo3::impl_::pyclass_init::PyObjectInit;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::sync::GILOnceCell;
-use pyo3::types::{PyList, PyString, PyTuple, PyWeakrefReference};
+use pyo3::types::{PyList, PyString, PyTuple, PyType, PyWeakrefReference};
+use pyo3::PyClassInitializer;
 use pytables_core::rule::{self, NegRef, OptionRef, RuleRef, Token};
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -34,6 +36,8 @@ pub struct Words<'py> {
     known: RefCell<HashMap<String, Bound<'py, PyString>, BuildHasherDefault<Fnv>>>,
     /// Option tuples by their text (see `option`).
     options: RefCell<HashMap<String, Bound<'py, PyTuple>, BuildHasherDefault<Fnv>>>,
+    /// The options of every extension without any (most targets: verdicts, jumps).
+    no_options: Bound<'py, PyList>,
 }
 
 /// FNV-1a: the words are short and not attacker-chosen, so SipHash's cost buys nothing here.
@@ -67,6 +71,11 @@ impl<'py> Words<'py> {
             py,
             known: RefCell::new(HashMap::default()),
             options: RefCell::new(HashMap::default()),
+            no_options: {
+                let empty = PyList::empty(py);
+                untrack(empty.as_any());
+                empty
+            },
         }
     }
 
@@ -85,6 +94,30 @@ impl<'py> Words<'py> {
         let s = PyString::new(self.py, word);
         if known.len() < Self::MAX_WORDS {
             known.insert(word.to_string(), s.clone());
+        }
+        s
+    }
+
+    /// The Python string of a field form (`proto_form`, `iface_form`), made once per distinct
+    /// `(kind, inverted, raw)` of the chain: a chain repeats a few protocols and interfaces.
+    pub fn form(
+        &self,
+        kind: char,
+        inverted: bool,
+        raw: &str,
+        make: impl FnOnce() -> String,
+    ) -> Bound<'py, PyString> {
+        let mut key = String::with_capacity(raw.len() + 2);
+        key.push(kind);
+        key.push(if inverted { '!' } else { '=' });
+        key.push_str(raw);
+        if let Some(s) = self.known.borrow().get(&key) {
+            return s.clone();
+        }
+        let s = PyString::new(self.py, &make());
+        let mut known = self.known.borrow_mut();
+        if raw.len() <= Self::MAX_LEN && known.len() < Self::MAX_WORDS {
+            known.insert(key, s.clone());
         }
         s
     }
@@ -126,6 +159,10 @@ fn options<'py>(
     words: &Words<'py>,
     opts: &[OptionRef<'_, Token<'_>>],
 ) -> PyResult<Bound<'py, PyList>> {
+    // Shared, as the option tuples are: nothing changes an options list in place.
+    if opts.is_empty() {
+        return Ok(words.no_options.clone());
+    }
     let items = opts
         .iter()
         .map(|o| option(words, o))
@@ -214,14 +251,26 @@ fn new_object<'py>(cls: &Bound<'py, PyAny>) -> PyResult<Bound<'py, PyAny>> {
     }
 }
 
+/// A `Match` or `Target` (`cls`, a Python subclass of ExtBase) holding `state`: the object made
+/// as its `__new__` would, with the fields in place (no argument parsing, no None to replace).
+fn new_ext<'py>(cls: &Bound<'py, PyType>, state: ExtBase) -> PyResult<Bound<'py, PyAny>> {
+    let py = cls.py();
+    // SAFETY: `build_rules` checked that `cls` is a subclass of ExtBase; into_new_object
+    // allocates an instance of it and moves `state` into its ExtBase part.
+    unsafe {
+        let obj = PyClassInitializer::from(state).into_new_object(py, cls.as_type_ptr())?;
+        Ok(Bound::from_owned_ptr(py, obj))
+    }
+}
+
 /// The classes and values every object of one chain is built from.
 struct Builder<'py> {
     py: Python<'py>,
     v6: bool,
     nfproto: u8,
     rule_cls: Bound<'py, PyAny>,
-    match_cls: Bound<'py, PyAny>,
-    target_cls: Bound<'py, PyAny>,
+    match_cls: Bound<'py, PyType>,
+    target_cls: Bound<'py, PyType>,
     chain: Bound<'py, PyAny>,
     /// `is_standard(nfproto, name)` of the Python side, asked once per target name.
     is_standard: Bound<'py, PyAny>,
@@ -254,23 +303,36 @@ impl<'py> Builder<'py> {
         let tokens = rule::tokenize(&spec).map_err(invalid)?;
         let r = RuleRef::parse(&spec, &tokens).map_err(invalid)?;
         let v6 = self.v6;
-        let addr = |a: &Option<NegRef<'_>>| -> Bound<'py, PyAny> {
-            match (a, v6) {
-                (None, false) => intern!(py, "0.0.0.0/0.0.0.0").clone().into_any(),
-                (None, true) => intern!(py, "::/0").clone().into_any(),
-                (Some(n), false) => PyString::new(py, &v4_form(n.inverted, n.value)).into_any(),
-                (Some(n), true) => PyString::new(py, &v6_form(n.inverted, n.value)).into_any(),
-            }
+        // Fields at their default are left to `Rule`'s class attributes: each instance
+        // attribute is a store now and a release when the rule is freed.
+        let addr = |a: &Option<NegRef<'_>>| -> Option<Bound<'py, PyAny>> {
+            let n = a.as_ref()?;
+            let form = if v6 {
+                v6_form(n.inverted, n.value)
+            } else {
+                v4_form(n.inverted, n.value)
+            };
+            Some(PyString::new(py, &form).into_any())
         };
         let words = &self.words;
-        let iface = |i: &Option<NegRef<'_>>| match i.and_then(|n| iface_form(n.inverted, n.value)) {
-            Some(s) => words.get(&s).into_any(),
-            None => py.None().into_bound(py),
+        // Keys start with a control character: no word of a rule has one.
+        let iface = |i: &Option<NegRef<'_>>| match i {
+            Some(n) if rule::unquote_cow(n.value) != "+" => Some(
+                words
+                    .form('\u{1}', n.inverted, n.value, || {
+                        iface_form(n.inverted, n.value).unwrap_or_default()
+                    })
+                    .into_any(),
+            ),
+            _ => None,
         };
-        let protocol = match &r.protocol {
-            None => intern!(py, "ip").clone().into_any(),
-            Some(n) => words.get(&proto_form(n.inverted, n.value)).into_any(),
-        };
+        let protocol = r.protocol.as_ref().map(|n| {
+            words
+                .form('\u{2}', n.inverted, n.value, || {
+                    proto_form(n.inverted, n.value)
+                })
+                .into_any()
+        });
         let counters = counters_of(pair, &self.zero)?;
         let (tname, topts, goto): (&str, &[OptionRef<'_, Token<'_>>], bool) = match &r.target {
             Some((t, goto)) => (&t.name, r.options_of(t), *goto),
@@ -284,26 +346,21 @@ impl<'py> Builder<'py> {
         // less per rule for every collection to walk.
         untrack(&back);
         let zero_rev = 0u8.into_pyobject(py)?.into_any();
-        let ext = |cls: &Bound<'py, PyAny>,
+        let ext = |cls: &Bound<'py, PyType>,
                    name: &str,
                    opts: &[OptionRef<'_, Token<'_>>],
                    std: Option<&Bound<'py, PyAny>>|
          -> PyResult<Bound<'py, PyAny>> {
             let opts = options(&self.words, opts)?.into_any().unbind();
-            let obj = new_object(cls)?;
-            {
-                let ext = obj.downcast::<ExtBase>()?;
-                let mut ext = ext.borrow_mut();
-                ext.rref = back.clone().unbind();
-                ext.ext = self.words.get(name).into_any().unbind();
-                ext.revision = zero_rev.clone().unbind();
-                ext.canon = opts.clone_ref(py);
-                ext.options = opts;
-                if let Some(std) = std {
-                    ext.std = std.clone().unbind();
-                }
-            }
-            Ok(obj)
+            let state = ExtBase {
+                rref: back.clone().unbind(),
+                ext: self.words.get(name).into_any().unbind(),
+                revision: zero_rev.clone().unbind(),
+                canon: opts.clone_ref(py),
+                options: opts,
+                std: std.map_or_else(|| py.None(), |s| s.clone().unbind()),
+            };
+            new_ext(cls, state)
         };
         let matches = r
             .matches
@@ -321,12 +378,14 @@ impl<'py> Builder<'py> {
         }
         let match_list = PyList::new(py, matches)?.into_any();
         untrack(&match_list);
-        let none = py.None().into_bound(py);
-        let fields = [
+        let mut fields = vec![
             (intern!(py, "chain"), self.chain.clone()),
-            (intern!(py, "entry"), none),
             (intern!(py, "_spec_cache"), spec_obj.clone()),
             (intern!(py, "_counters"), counters),
+            (intern!(py, "_matches"), match_list),
+            (intern!(py, "_target"), target),
+        ];
+        let optional = [
             (intern!(py, "_src"), addr(&r.src)),
             (intern!(py, "_dst"), addr(&r.dst)),
             (intern!(py, "_in"), iface(&r.in_interface)),
@@ -334,15 +393,17 @@ impl<'py> Builder<'py> {
             (intern!(py, "_proto"), protocol),
             (
                 intern!(py, "_frag"),
-                r.fragment.into_pyobject(py)?.into_any(),
+                r.fragment
+                    .map(|f| f.into_pyobject(py).map(|b| b.to_owned().into_any()))
+                    .transpose()?,
             ),
             (
                 intern!(py, "_goto"),
-                goto.into_pyobject(py)?.to_owned().into_any(),
+                goto.then(|| true.into_pyobject(py).map(|b| b.to_owned().into_any()))
+                    .transpose()?,
             ),
-            (intern!(py, "_matches"), match_list),
-            (intern!(py, "_target"), target),
         ];
+        fields.extend(optional.into_iter().filter_map(|(k, v)| v.map(|v| (k, v))));
         let fields: Vec<_> = fields.iter().map(|(k, v)| (*k, v)).collect();
         set_attrs(&rule, &fields)?;
         untrack(&rule);
@@ -364,6 +425,16 @@ pub fn build_rules<'py>(
     is_standard: Bound<'py, PyAny>,
 ) -> PyResult<Bound<'py, PyList>> {
     let (rule_cls, match_cls, target_cls) = classes;
+    let ext_class = |cls: Bound<'py, PyAny>| -> PyResult<Bound<'py, PyType>> {
+        let cls = cls.downcast_into::<PyType>()?;
+        if !cls.is_subclass_of::<ExtBase>()? {
+            return Err(pyo3::exceptions::PyTypeError::new_err(
+                "Match and Target must derive from _native.ExtBase",
+            ));
+        }
+        Ok(cls)
+    };
+    let (match_cls, target_cls) = (ext_class(match_cls)?, ext_class(target_cls)?);
     let b = Builder {
         py,
         v6: nfproto == 10,
@@ -384,11 +455,14 @@ pub fn build_rules<'py>(
     PyList::new(py, rules)
 }
 
+/// `gc.is_tracked`, looked up when the module is loaded: `track` also runs from `Rule.__del__`
+/// during interpreter shutdown, when nothing can be imported any more.
+static IS_TRACKED: GILOnceCell<PyObject> = GILOnceCell::new();
+
 /// Tracks `obj` by the cyclic GC again when `build_rules` left it untracked (no-op otherwise):
 /// the Python side calls it before a change that could make it part of a cycle.
 #[pyfunction]
 pub fn track(obj: &Bound<'_, PyAny>) -> PyResult<()> {
-    static IS_TRACKED: GILOnceCell<PyObject> = GILOnceCell::new();
     let py = obj.py();
     let is_tracked = IS_TRACKED.get_or_try_init(py, || {
         Ok::<_, PyErr>(py.import("gc")?.getattr("is_tracked")?.unbind())
@@ -410,5 +484,9 @@ pub fn track(obj: &Bound<'_, PyAny>) -> PyResult<()> {
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(build_rules, m)?)?;
     m.add_function(wrap_pyfunction!(track, m)?)?;
+    let py = m.py();
+    IS_TRACKED.get_or_try_init(py, || {
+        Ok::<_, PyErr>(py.import("gc")?.getattr("is_tracked")?.unbind())
+    })?;
     Ok(())
 }

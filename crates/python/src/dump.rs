@@ -84,6 +84,19 @@ impl<'py> Dumper<'py> {
             }
             return Ok(true);
         }
+        // The usual `addr/bits` (or a bare address): its dotted mask would count `bits` ones.
+        let word = rule::unquote_cow(n.value);
+        let (addr, mask) = word.split_once('/').unwrap_or((&word, "32"));
+        if let Ok(bits) = mask.parse::<u8>() {
+            if bits <= 32 && mask.bytes().all(|b| b.is_ascii_digit()) {
+                if !(n.inverted || bits != 0 || addr != "0.0.0.0") {
+                    return Ok(true);
+                }
+                let bang = if n.inverted { "!" } else { "" };
+                d.set_item(key, format!("{bang}{addr}/{bits}"))?;
+                return Ok(true);
+            }
+        }
         let form = v4_form(n.inverted, n.value);
         if form == "0.0.0.0/0.0.0.0" {
             return Ok(true);
@@ -111,17 +124,23 @@ impl<'py> Dumper<'py> {
             return Ok(None);
         }
         if let Some(n) = &r.protocol {
-            let form = proto_form(n.inverted, n.value);
-            if form != "ip" {
-                d.set_item(intern!(py, "protocol"), self.words.get(&form))?;
+            // Keys of `Words::form` start with a control character: no word of a rule has one.
+            let form = self.words.form('\u{2}', n.inverted, n.value, || {
+                proto_form(n.inverted, n.value)
+            });
+            if !form.as_any().eq(intern!(py, "ip"))? {
+                d.set_item(intern!(py, "protocol"), form)?;
             }
         }
         for (key, i) in [
             (intern!(py, "in-interface"), &r.in_interface),
             (intern!(py, "out-interface"), &r.out_interface),
         ] {
-            if let Some(form) = i.and_then(|n| iface_form(n.inverted, n.value)) {
-                d.set_item(key, self.words.get(&form))?;
+            if let Some(n) = i.filter(|n| rule::unquote_cow(n.value) != "+") {
+                let form = self.words.form('\u{1}', n.inverted, n.value, || {
+                    iface_form(n.inverted, n.value).unwrap_or_default()
+                });
+                d.set_item(key, form)?;
             }
         }
         if !self.v6 && r.fragment == Some(false) {

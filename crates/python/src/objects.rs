@@ -13,11 +13,20 @@ use pyo3::ffi;
 use pyo3::gc::PyVisit;
 use pyo3::intern;
 use pyo3::prelude::*;
+use pyo3::sync::GILOnceCell;
 use pyo3::types::{PyDict, PyList, PyString, PyTuple, PyWeakrefReference};
 use pyo3::PyTraverseError;
 
 /// What python-iptables raises for the parameters of a standard target (it has no save routine).
 const NONE_DECODE: &str = "'NoneType' object has no attribute 'decode'";
+
+/// That error, its message made once: reading a standard target's `parameters` raises twice
+/// (the getter, then `__getattr__`), for most rules of a chain.
+fn none_decode(py: Python<'_>) -> PyErr {
+    static MESSAGE: GILOnceCell<Py<PyString>> = GILOnceCell::new();
+    let message = MESSAGE.get_or_init(py, || PyString::new(py, NONE_DECODE).unbind());
+    PyAttributeError::new_err(message.clone_ref(py))
+}
 
 /// One option `(name, inverted, args)`, as the Python side unpacks it.
 fn option<'py>(
@@ -88,13 +97,33 @@ fn is_str(obj: &Bound<'_, PyAny>, text: &std::ffi::CStr) -> bool {
         && unsafe { ffi::PyUnicode_CompareWithASCIIString(obj.as_ptr(), text.as_ptr()) == 0 }
 }
 
+/// Calls `f(name, inverted, args)` for each canonical option. The usual canonical options (a
+/// list of `(name, bool, tuple)`) are read by index, without an iterator object per call.
+fn each_option<'py>(
+    slf: &Bound<'py, ExtBase>,
+    mut f: impl FnMut(Bound<'py, PyAny>, bool, Bound<'py, PyAny>) -> PyResult<()>,
+) -> PyResult<()> {
+    let canon = canonical(slf)?;
+    if let Ok(list) = canon.downcast_exact::<PyList>() {
+        for i in 0..list.len() {
+            let (name, inverted, args) = option(list.get_item(i))?;
+            f(name, inverted, args)?;
+        }
+        return Ok(());
+    }
+    for opt in canon.try_iter()? {
+        let (name, inverted, args) = option(opt)?;
+        f(name, inverted, args)?;
+    }
+    Ok(())
+}
+
 /// `parameters`: `{name_with_underscores: "value words"}` (`"!…"` when inverted).
 fn parameters<'py>(slf: &Bound<'py, ExtBase>) -> PyResult<Bound<'py, PyDict>> {
     let params = PyDict::new(slf.py());
-    for opt in canonical(slf)?.try_iter()? {
-        let (name, inverted, args) = option(opt)?;
-        params.set_item(underscored(&name)?, joined(&args, inverted)?)?;
-    }
+    each_option(slf, |name, inverted, args| {
+        params.set_item(underscored(&name)?, joined(&args, inverted)?)
+    })?;
     Ok(params)
 }
 
@@ -102,8 +131,7 @@ fn parameters<'py>(slf: &Bound<'py, ExtBase>) -> PyResult<Bound<'py, PyDict>> {
 fn all_parameters<'py>(slf: &Bound<'py, ExtBase>) -> PyResult<Bound<'py, PyDict>> {
     let py = slf.py();
     let params = PyDict::new(py);
-    for opt in canonical(slf)?.try_iter()? {
-        let (name, inverted, args) = option(opt)?;
+    each_option(slf, |name, inverted, args| {
         let list = match args.downcast::<PyTuple>() {
             Ok(t) if !inverted => t.to_list(),
             _ => {
@@ -117,9 +145,43 @@ fn all_parameters<'py>(slf: &Bound<'py, ExtBase>) -> PyResult<Bound<'py, PyDict>
                 list
             }
         };
-        params.set_item(name, list)?;
-    }
+        params.set_item(name, list)
+    })?;
     Ok(params)
+}
+
+/// Names the Python side keeps in the native base: a failed lookup of one is no option.
+fn is_private(attr: &Bound<'_, PyString>) -> bool {
+    let py = attr.py();
+    // SAFETY: a live str; reading past its end sets an IndexError, cleared here.
+    let first = unsafe { ffi::PyUnicode_ReadChar(attr.as_ptr(), 0) };
+    if first != u32::from(b'_') {
+        if first == u32::MAX {
+            drop(PyErr::take(py)); // the empty name
+        }
+        return false; // the usual miss (`parameters` of a standard target, an option name)
+    }
+    // SAFETY: live str objects; PyUnicode_Tailmatch raises nothing for them.
+    let dunder = unsafe {
+        ffi::PyUnicode_Tailmatch(
+            attr.as_ptr(),
+            intern!(py, "__").as_ptr(),
+            0,
+            ffi::PY_SSIZE_T_MAX,
+            -1,
+        ) == 1
+    };
+    dunder
+        || [
+            c"_rref",
+            c"_ext",
+            c"_options",
+            c"_canon",
+            c"_revision",
+            c"_std",
+        ]
+        .iter()
+        .any(|name| is_str(attr.as_any(), name))
 }
 
 /// Base of the Python `_Extension` (and so of `Match`): its state and the option views.
@@ -219,7 +281,7 @@ impl ExtBase {
     #[getter]
     fn _target_parameters<'py>(slf: &Bound<'py, Self>) -> PyResult<Bound<'py, PyDict>> {
         if standard(slf)? {
-            return Err(PyAttributeError::new_err(NONE_DECODE));
+            return Err(none_decode(slf.py()));
         }
         parameters(slf)
     }
@@ -229,6 +291,32 @@ impl ExtBase {
             return Ok(PyDict::new(slf.py()));
         }
         all_parameters(slf)
+    }
+
+    /// `Match.__getattr__` (the Python class binds it by that name, so only a failed lookup
+    /// reaches it; the type keeps CPython's own attribute lookup): an option by attribute name.
+    fn _match_getattr<'py>(
+        slf: &Bound<'py, Self>,
+        attr: &Bound<'py, PyString>,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        if is_private(attr) {
+            return Err(PyAttributeError::new_err(attr.clone().unbind()));
+        }
+        parameters(slf)?.get_item(attr)
+    }
+
+    /// `Target.__getattr__`: a standard target has no options, and python-iptables raises.
+    fn _target_getattr<'py>(
+        slf: &Bound<'py, Self>,
+        attr: &Bound<'py, PyString>,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        if is_private(attr) {
+            return Err(PyAttributeError::new_err(attr.clone().unbind()));
+        }
+        if standard(slf)? {
+            return Err(none_decode(slf.py()));
+        }
+        parameters(slf)?.get_item(attr)
     }
 
     fn __traverse__(&self, visit: PyVisit<'_>) -> Result<(), PyTraverseError> {
@@ -282,7 +370,262 @@ fn standard(slf: &Bound<'_, ExtBase>) -> PyResult<bool> {
         .is_truthy()
 }
 
+// ----- Rule helpers (the Python `Rule` stays a plain class; see the module comment) ---------
+
+/// The body of `Rule.__del__`. Extensions read from the kernel point back at their rule weakly
+/// (see `_Extension._rule`); when one is still referenced elsewhere as its rule goes away,
+/// python-iptables' extension would keep its rule alive: the back references become strong,
+/// which resurrects the rule (then an ordinary cycle for the cyclic GC).
+fn rule_finalize(rule: &Bound<'_, PyAny>) -> PyResult<()> {
+    let py = rule.py();
+    let absent = |e: PyErr| match e.is_instance_of::<PyAttributeError>(py) {
+        true => Ok(None),
+        false => Err(e),
+    };
+    // A rule never initialised has neither.
+    let Some(target) = rule
+        .getattr(intern!(py, "_target"))
+        .map(Some)
+        .or_else(absent)?
+    else {
+        return Ok(());
+    };
+    let Some(matches) = rule
+        .getattr(intern!(py, "_matches"))
+        .map(Some)
+        .or_else(absent)?
+    else {
+        return Ok(());
+    };
+    // An unused extension has two references: its rule's (attribute or list) and ours.
+    // SAFETY: live objects.
+    let used = |e: &Bound<'_, PyAny>| unsafe { ffi::Py_REFCNT(e.as_ptr()) } > 2;
+    let target_used = !target.is_none() && used(&target);
+    // The usual case, every rule of a dropped chain: nothing outlives the rule.
+    if let Ok(list) = matches.downcast_exact::<PyList>() {
+        if !target_used && !(0..list.len()).any(|i| list.get_item(i).is_ok_and(|m| used(&m))) {
+            return Ok(());
+        }
+    }
+    let matches: Vec<_> = matches.try_iter()?.collect::<PyResult<_>>()?;
+    if !target_used && !matches.iter().any(used) {
+        return Ok(());
+    }
+    // The rule is tracked while finalised; its match list and extensions may not be, and are
+    // about to be part of a cycle.
+    crate::chain::track(&rule.getattr(intern!(py, "_matches"))?)?;
+    for e in std::iter::once(target).chain(matches) {
+        if e.is_none() {
+            continue;
+        }
+        if let Ok(ext) = e.downcast::<ExtBase>() {
+            let weak = is_weakref(ext.borrow().rref.bind(py));
+            if weak {
+                crate::chain::track(&e)?;
+                ext.borrow_mut().rref = rule.clone().unbind();
+            }
+        } else if is_weakref(&e.getattr(intern!(py, "_rref"))?) {
+            e.setattr(intern!(py, "_rref"), rule)?;
+        }
+    }
+    Ok(())
+}
+
+/// `type(obj) is weakref.ref`.
+fn is_weakref(obj: &Bound<'_, PyAny>) -> bool {
+    // SAFETY: a live object.
+    unsafe { ffi::PyWeakref_CheckRefExact(obj.as_ptr()) != 0 }
+}
+
+unsafe extern "C" fn rule_del(
+    slf: *mut ffi::PyObject,
+    _: *mut ffi::PyObject,
+) -> *mut ffi::PyObject {
+    // No unwinding across the C boundary; a Rust panic here would be a bug, reported as an error.
+    let result = std::panic::catch_unwind(|| {
+        // SAFETY: CPython calls a finaliser with the GIL held and `slf` alive.
+        let py = unsafe { Python::assume_gil_acquired() };
+        let rule = unsafe { Bound::from_borrowed_ptr(py, slf) };
+        match rule_finalize(&rule) {
+            Ok(()) => py.None().into_ptr(),
+            Err(e) => {
+                e.restore(py);
+                std::ptr::null_mut()
+            }
+        }
+    });
+    result.unwrap_or_else(|_| {
+        // SAFETY: the GIL is held (see above).
+        let py = unsafe { Python::assume_gil_acquired() };
+        pyo3::exceptions::PySystemError::new_err("panic in Rule.__del__").restore(py);
+        std::ptr::null_mut()
+    })
+}
+
+/// `Rule.__del__` as a method descriptor of `object`: CPython's finaliser slot calls such a
+/// descriptor directly with the rule (no bound method, no Python frame per freed rule), and
+/// `Rule` stays a plain Python class. (A `#[pyfunction]` would not receive the rule: builtin
+/// functions do not bind as methods.)
+fn rule_del_descriptor(py: Python<'_>) -> PyResult<Bound<'_, PyAny>> {
+    let def = Box::leak(Box::new(ffi::PyMethodDef {
+        ml_name: c"__del__".as_ptr(),
+        ml_meth: ffi::PyMethodDefPointer {
+            PyCFunction: rule_del,
+        },
+        ml_flags: ffi::METH_NOARGS,
+        ml_doc: c"Makes extensions that outlive their rule keep it (python-iptables' behaviour)."
+            .as_ptr(),
+    }));
+    // SAFETY: `def` lives for the rest of the process; PyBaseObject_Type is static.
+    unsafe {
+        Bound::from_owned_ptr_or_err(
+            py,
+            ffi::PyDescr_NewMethod(std::ptr::addr_of_mut!(ffi::PyBaseObject_Type), def),
+        )
+    }
+}
+
+/// What a Rule view returns for the instance attribute it reads. (A plain alias gains
+/// nothing over `property(operator.attrgetter(…))`: measured.)
+#[derive(Clone, Copy, PartialEq)]
+enum ViewKind {
+    /// A new list of its items (`matches`: python-iptables gives a fresh list).
+    ListCopy,
+    /// Whether it is `False` (`fragment`: `_frag` is None, False for `-f`, True for `! -f`).
+    IsFalse,
+}
+
+/// One read view of `Rule` (see [`rule_view`]); leaked, like the class attribute it backs.
+struct View {
+    name: Py<PyString>,
+    attr: Py<PyString>,
+    setter: Option<PyObject>,
+    kind: ViewKind,
+}
+
+unsafe extern "C" fn view_get(
+    obj: *mut ffi::PyObject,
+    closure: *mut std::ffi::c_void,
+) -> *mut ffi::PyObject {
+    // SAFETY: `closure` is the leaked View of this descriptor; CPython calls getters with the
+    // GIL held and a live object. Only C API calls here: nothing can panic.
+    unsafe {
+        let view = &*(closure as *const View);
+        let value = ffi::PyObject_GetAttr(obj, view.attr.as_ptr());
+        if value.is_null() {
+            return value;
+        }
+        let result = if view.kind == ViewKind::IsFalse {
+            ffi::PyBool_FromLong(std::ffi::c_long::from(value == ffi::Py_False()))
+        } else if ffi::PyList_CheckExact(value) != 0 {
+            ffi::PyList_GetSlice(value, 0, ffi::PY_SSIZE_T_MAX)
+        } else {
+            ffi::PySequence_List(value)
+        };
+        ffi::Py_DecRef(value);
+        result
+    }
+}
+
+/// Assignment through the Python setter (`set_src`), or property's errors where it has none.
+fn view_assign(
+    view: &View,
+    obj: &Bound<'_, PyAny>,
+    value: Option<&Bound<'_, PyAny>>,
+) -> PyResult<()> {
+    let py = obj.py();
+    let missing = match (value, &view.setter) {
+        (Some(value), Some(setter)) => return setter.call1(py, (obj, value)).map(drop),
+        (Some(_), None) => "setter",
+        (None, _) => "deleter",
+    };
+    let owner = obj.get_type().qualname()?;
+    Err(PyAttributeError::new_err(format!(
+        "property {} of {} object has no {missing}",
+        view.name.bind(py).repr()?,
+        owner.repr()?
+    )))
+}
+
+unsafe extern "C" fn view_set(
+    obj: *mut ffi::PyObject,
+    value: *mut ffi::PyObject,
+    closure: *mut std::ffi::c_void,
+) -> std::ffi::c_int {
+    let result = std::panic::catch_unwind(|| {
+        // SAFETY: as in view_get; `value` is NULL for a deletion.
+        unsafe {
+            let py = Python::assume_gil_acquired();
+            let view = &*(closure as *const View);
+            let obj = Bound::from_borrowed_ptr(py, obj);
+            let value = Bound::from_borrowed_ptr_or_opt(py, value);
+            view_assign(view, &obj, value.as_ref())
+        }
+    });
+    // SAFETY: the GIL is held (see above).
+    let py = unsafe { Python::assume_gil_acquired() };
+    match result {
+        Ok(Ok(())) => 0,
+        Ok(Err(e)) => {
+            e.restore(py);
+            -1
+        }
+        Err(_) => {
+            pyo3::exceptions::PySystemError::new_err("panic in a Rule setter").restore(py);
+            -1
+        }
+    }
+}
+
+/// A read view of `Rule` (`matches`, `fragment`) as a getset descriptor of `object`: reading it
+/// runs one C function, where a `property` runs its getter's Python frame first. It reads the
+/// instance attribute `attr` (see [`ViewKind`]); assigning calls `setter(rule, value)`, the
+/// function the property had, and without one fails as the property would.
+#[pyfunction]
+#[pyo3(signature = (name, attr, setter, kind))]
+fn rule_view<'py>(
+    py: Python<'py>,
+    name: &str,
+    attr: &Bound<'py, PyString>,
+    setter: Option<PyObject>,
+    kind: &str,
+) -> PyResult<Bound<'py, PyAny>> {
+    let kind = match kind {
+        "list_copy" => ViewKind::ListCopy,
+        "is_false" => ViewKind::IsFalse,
+        other => {
+            return Err(pyo3::exceptions::PyValueError::new_err(format!(
+                "unknown view kind {other:?}"
+            )))
+        }
+    };
+    let c_name = std::ffi::CString::new(name)?;
+    let view = Box::leak(Box::new(View {
+        name: PyString::intern(py, name).unbind(),
+        attr: PyString::intern(py, &attr.to_cow()?).unbind(),
+        setter,
+        kind,
+    }));
+    let def = Box::leak(Box::new(ffi::PyGetSetDef {
+        name: c_name.into_raw(),
+        get: Some(view_get),
+        set: Some(view_set),
+        doc: std::ptr::null(),
+        closure: (view as *mut View).cast(),
+    }));
+    // SAFETY: `def` and its closure live for the rest of the process; PyBaseObject_Type is
+    // static.
+    unsafe {
+        Bound::from_owned_ptr_or_err(
+            py,
+            ffi::PyDescr_NewGetSet(std::ptr::addr_of_mut!(ffi::PyBaseObject_Type), def),
+        )
+    }
+}
+
 pub fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<ExtBase>()?;
+    m.add_function(wrap_pyfunction!(rule_view, m)?)?;
+    m.add("rule_del", rule_del_descriptor(m.py())?)?;
     Ok(())
 }

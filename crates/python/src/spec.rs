@@ -7,7 +7,6 @@ use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
 use pytables_core::rule::{self, Negatable, OptionArg, RuleSpec};
-use std::net::Ipv4Addr;
 
 /// (name, inverted, (unquoted args…)) per option; args are a tuple so options compare by value.
 pub type PyOption = (String, bool, Py<PyTuple>);
@@ -46,21 +45,42 @@ fn bang(inverted: bool) -> &'static str {
 }
 
 /// `10.0.0.0/8` -> `10.0.0.0/255.0.0.0`; the netmask always dotted, as python-iptables shows it.
+/// (Written out by hand: it runs once per address of every rule read.)
 pub(crate) fn v4_form(inverted: bool, raw: &str) -> String {
     let word = rule::unquote_cow(raw);
     let (addr, mask) = word.split_once('/').unwrap_or((&word, "32"));
-    let mask = match mask.parse::<u32>() {
+    let mut out = String::with_capacity(1 + addr.len() + 16);
+    out.push_str(bang(inverted));
+    out.push_str(addr);
+    out.push('/');
+    match mask.parse::<u32>() {
         Ok(bits) if bits <= 32 => {
             let m = if bits == 0 {
                 0
             } else {
                 u32::MAX << (32 - bits)
             };
-            Ipv4Addr::from(m).to_string()
+            for (i, octet) in m.to_be_bytes().iter().enumerate() {
+                if i > 0 {
+                    out.push('.');
+                }
+                push_u8(&mut out, *octet);
+            }
         }
-        _ => mask.to_string(),
-    };
-    format!("{}{addr}/{mask}", bang(inverted))
+        _ => out.push_str(mask),
+    }
+    out
+}
+
+/// Appends `n` in decimal.
+fn push_u8(out: &mut String, n: u8) {
+    if n >= 100 {
+        out.push(char::from(b'0' + n / 100));
+    }
+    if n >= 10 {
+        out.push(char::from(b'0' + n / 10 % 10));
+    }
+    out.push(char::from(b'0' + n % 10));
 }
 
 pub(crate) fn v6_form(inverted: bool, raw: &str) -> String {
