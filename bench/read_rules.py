@@ -102,6 +102,24 @@ def dump_table(iptc, table_name):
     return sum(len(rules) for rules in dump.values()), len(json.dumps(dump, default=str))
 
 
+def insert_rules(iptc, table_name, chain_name, count):
+    """Autocommit inserts at the top of the big chain, one by one: median ms each (the first two
+    left out) and the samples. Then takes them out again, untimed, so the chain is as before."""
+    chain = iptc.Chain(iptc.Table(table_name), chain_name)
+    samples, added = [], []
+    for i in range(count):
+        rule = iptc.Rule()
+        rule.src = "198.18.%d.%d" % (i // 256, i % 256)
+        rule.create_target("DROP")
+        start = time.perf_counter()
+        chain.insert_rule(rule)
+        samples.append((time.perf_counter() - start) * 1000.0)
+        added.append(rule)
+    for rule in added:
+        chain.delete_rule(rule)
+    return statistics.median(samples[2:]), samples
+
+
 def timed(runs, fn):
     """Median wall time, the samples, the result, and the median CPU time of this process (less
     disturbed by other load on a shared machine; it leaves out the server's share)."""
@@ -137,12 +155,13 @@ def main():
     dump_ms, dump_samples, (dumped, size), dump_cpu_ms = timed(
         args.runs, lambda: dump_table(iptc, args.table)
     )
-    extra = {}
+    insert_ms, insert_samples = insert_rules(iptc, args.table, args.chain, max(args.runs, 5) + 2)
+    extra = {"insert_ms": insert_ms, "insert_samples": insert_samples}
     if args.impl == "pytables":
         floor_ms, _, (floor_rules, floor_checksum), floor_cpu_ms = floor(
             iptc, args.table, args.chain, args.runs
         )
-        extra = {
+        extra |= {
             "floor_ms": floor_ms,
             "floor_cpu_ms": floor_cpu_ms,
             "floor_same": floor_rules == rules and floor_checksum == checksum,
