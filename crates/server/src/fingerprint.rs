@@ -82,16 +82,19 @@ const ENTRIES_AT: usize = 40;
 
 thread_local! {
     /// The last blob's buffer, kept for the next read: a fresh 2 MB buffer (10,000 rules)
-    /// costs page faults while the kernel fills it.
+    /// costs page faults while the kernel fills it. Up to [`SPARE_MAX`] only, so a big table's
+    /// blob (20 MB for 100,000 rules) does not stay resident between reads.
     static SPARE: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
+
+const SPARE_MAX: usize = 4 << 20;
 
 impl Drop for LegacyBlob {
     fn drop(&mut self) {
         let buf = std::mem::take(&mut self.buf);
         SPARE.with(|s| {
             let mut spare = s.borrow_mut();
-            if buf.capacity() > spare.capacity() {
+            if buf.capacity() > spare.capacity() && buf.capacity() <= SPARE_MAX {
                 *spare = buf;
             }
         });
