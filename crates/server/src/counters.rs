@@ -26,56 +26,24 @@ pub struct ChainCounters {
     pub rules: Vec<Counters>,
 }
 
-/// Hook numbers of `ipt_getinfo`'s arrays, as iptables names the built-in chains.
-const HOOKS: [&str; 5] = ["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"];
-
-/// Reads the counters out of a legacy table's entries. A built-in chain runs from its hook's
-/// entry to its underflow (the policy); a user chain from its `ERROR` head (named after it) to
-/// its closing `RETURN`; a last `ERROR` entry ends the table.
+/// Reads the counters out of a legacy table's entries (see [`LegacyBlob::chains`]).
 pub(crate) fn from_legacy(blob: &LegacyBlob) -> KernelCounters {
-    let mut out = KernelCounters::default();
-    let hooks: Vec<usize> = (0..5)
-        .filter(|h| blob.valid_hooks & (1 << h) != 0)
-        .collect();
-    let mut current: Option<(String, bool)> = None; // (chain, built-in)
-    for offset in blob.offsets() {
+    let counters = |offset: usize| {
         let (packets, bytes) = blob.counters_at(offset);
-        let k = Counters { packets, bytes };
-        if let Some(&h) = hooks
-            .iter()
-            .find(|&&h| blob.hook_entry[h] as usize == offset)
-        {
-            current = Some((HOOKS[h].to_string(), true));
-        }
-        let (target, data) = blob.target_at(offset);
-        if target == "ERROR" {
-            let name = data.split(|&b| b == 0).next().unwrap_or_default();
-            let name = String::from_utf8_lossy(name).into_owned();
-            if name == "ERROR" {
-                break;
-            }
-            out.chains.entry(name.clone()).or_default();
-            current = Some((name, false));
-            continue;
-        }
-        let Some((chain, builtin)) = &current else {
-            continue;
-        };
-        let entry = out.chains.entry(chain.clone()).or_default();
-        if *builtin && hooks.iter().any(|&h| blob.underflow[h] as usize == offset) {
-            entry.policy = Some(k);
-            current = None;
-        } else {
-            entry.rules.push(k);
-        }
-    }
-    // A user chain's last entry is its RETURN, not a rule.
-    for (name, c) in out.chains.iter_mut() {
-        if !HOOKS.contains(&name.as_str()) {
-            c.rules.pop();
-        }
-    }
-    out
+        Counters { packets, bytes }
+    };
+    let chains = blob
+        .chains()
+        .into_iter()
+        .map(|c| {
+            let k = ChainCounters {
+                policy: c.policy.map(counters),
+                rules: c.rules.iter().map(|&o| counters(o)).collect(),
+            };
+            (c.name, k)
+        })
+        .collect();
+    KernelCounters { chains }
 }
 
 /// Writes `counters` into `table` if the kernel's chains are the table's, with the same

@@ -65,6 +65,16 @@ fn entry_layout(family: Family) -> (usize, usize) {
     }
 }
 
+/// Hook numbers of `ipt_getinfo`'s arrays, as iptables names the built-in chains.
+pub(crate) const HOOKS: [&str; 5] = ["PREROUTING", "INPUT", "FORWARD", "OUTPUT", "POSTROUTING"];
+
+/// One chain of a legacy blob: entry offsets of its rules, and of its policy (built-in chains).
+pub(crate) struct BlobChain {
+    pub name: String,
+    pub rules: Vec<usize>,
+    pub policy: Option<usize>,
+}
+
 /// A legacy table as the kernel hands it out: `ipt_getinfo`'s hook offsets and the entries.
 pub(crate) struct LegacyBlob {
     pub family: Family,
@@ -164,6 +174,77 @@ impl LegacyBlob {
         out
     }
 
+    /// The bytes of the entry at `offset` (up to the next entry).
+    pub fn entry(&self, offset: usize) -> &[u8] {
+        let next_at = entry_layout(self.family).1;
+        let data = self.data();
+        let next = u16::from_ne_bytes(
+            data[offset + next_at..offset + next_at + 2]
+                .try_into()
+                .unwrap(),
+        );
+        let end = match next {
+            0 => data.len(),
+            n => (offset + n as usize).min(data.len()),
+        };
+        &data[offset..end]
+    }
+
+    /// The chains in the order the kernel holds them, with the offsets of their rules (and
+    /// their policy entry, built-in chains). A built-in chain runs from its hook's entry to its
+    /// underflow (the policy); a user chain from its `ERROR` head (named after it) to its
+    /// closing `RETURN`; a last `ERROR` entry ends the table.
+    pub fn chains(&self) -> Vec<BlobChain> {
+        let hooks: Vec<usize> = (0..5)
+            .filter(|h| self.valid_hooks & (1 << h) != 0)
+            .collect();
+        let mut out: Vec<BlobChain> = Vec::new();
+        let mut open = false; // rules now belong to out.last()
+        for offset in self.offsets() {
+            if let Some(&h) = hooks
+                .iter()
+                .find(|&&h| self.hook_entry[h] as usize == offset)
+            {
+                out.push(BlobChain {
+                    name: HOOKS[h].to_string(),
+                    rules: Vec::new(),
+                    policy: None,
+                });
+                open = true;
+            }
+            let (target, data) = self.target_at(offset);
+            if target == "ERROR" {
+                let name = data.split(|&b| b == 0).next().unwrap_or_default();
+                let name = String::from_utf8_lossy(name).into_owned();
+                if name == "ERROR" {
+                    break;
+                }
+                out.push(BlobChain {
+                    name,
+                    rules: Vec::new(),
+                    policy: None,
+                });
+                open = true;
+                continue;
+            }
+            let Some(chain) = out.last_mut().filter(|_| open) else {
+                continue;
+            };
+            let builtin = HOOKS.contains(&chain.name.as_str());
+            if builtin && hooks.iter().any(|&h| self.underflow[h] as usize == offset) {
+                chain.policy = Some(offset);
+                open = false;
+            } else {
+                chain.rules.push(offset);
+            }
+        }
+        // A user chain's last entry is its RETURN, not a rule.
+        for c in out.iter_mut().filter(|c| !HOOKS.contains(&c.name.as_str())) {
+            c.rules.pop();
+        }
+        out
+    }
+
     /// The (packets, bytes) of the entry at `offset`.
     pub fn counters_at(&self, offset: usize) -> (u64, u64) {
         let at = offset + entry_layout(self.family).0;
@@ -204,28 +285,22 @@ fn legacy(family: Family, table: &str) -> io::Result<Fingerprint> {
 /// The fingerprint of a blob read by [`legacy_blob`]: its entries without their counters (so
 /// traffic does not look like a change), in one pass.
 pub(crate) fn of_legacy_blob(blob: &LegacyBlob) -> Fingerprint {
-    let (counters_at, next_at) = entry_layout(blob.family);
-    let data = blob.data();
+    let counters_at = entry_layout(blob.family).0;
     let mut h = Fnv::default();
-    let mut i = 0;
-    while i + counters_at + 16 <= data.len() {
-        let next = u16::from_ne_bytes(data[i + next_at..i + next_at + 2].try_into().unwrap());
-        let end = match next {
-            0 => data.len(),
-            n => (i + n as usize).min(data.len()),
-        };
-        h.words(&data[i..i + counters_at]);
-        h.words(&data[i + counters_at + 16..end.max(i + counters_at + 16)]);
-        if next == 0 {
-            break;
-        }
-        i = end;
+    for offset in blob.offsets() {
+        hash_entry(&mut h, blob.entry(offset), counters_at);
     }
     Fingerprint::Legacy {
         entries: blob.entries,
-        size: data.len() as u32,
+        size: blob.data().len() as u32,
         hash: h.0,
     }
+}
+
+/// One entry into a legacy fingerprint: its bytes before and after its counters.
+fn hash_entry(h: &mut Fnv, entry: &[u8], counters_at: usize) {
+    h.words(&entry[..counters_at.min(entry.len())]);
+    h.words(&entry[(counters_at + 16).min(entry.len())..]);
 }
 
 /// FNV-1a over 8-byte words: not cryptographic (nobody forges a ruleset to collide with the
