@@ -317,9 +317,10 @@ impl Client {
         self.snapshot_request(family, table, false, Vec::new())
     }
 
-    /// [`snapshot_of`](Self::snapshot_of), re-read from the kernel so packet and byte counters
-    /// are current (python-iptables' `refresh()`). A plain snapshot always has current rules,
-    /// but counters only as of the last time the server read the table.
+    /// [`snapshot_of`](Self::snapshot_of), with the tables re-read by the server with
+    /// iptables-save whatever its fingerprints say. Every snapshot already has current rules
+    /// and counters (the server reads counters from the kernel directly); this is for a caller
+    /// that wants iptables-save's own view.
     pub fn snapshot_with_counters(
         &mut self,
         family: Option<Family>,
