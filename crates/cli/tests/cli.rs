@@ -659,7 +659,11 @@ fn persist_status_and_no_server() {
             let json: serde_json::Value =
                 serde_json::from_str(&server.ok(&["status", "--json"])).unwrap();
             let clients = json["clients"].as_array().unwrap().clone();
-            if clients.iter().any(|c| c["pid"] == follower_pid) {
+            // Listed from its connection on; wait for its first request to be counted too.
+            let follower_seen = clients
+                .iter()
+                .any(|c| c["pid"] == follower_pid && c["requests"].as_u64() >= Some(1));
+            if follower_seen {
                 break clients;
             }
             assert!(
