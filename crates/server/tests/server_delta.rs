@@ -241,3 +241,89 @@ fn copies_kept_by_edits_equal_the_kernel() {
         assert!(same_rules(&copy.table, &kernel_table(&ns, backend)));
     }
 }
+
+/// Several clients commit at once, each keeping its own copy from the replies (which then
+/// carry the others' edits too, from batches of several transactions); every copy must end
+/// equal to the kernel.
+#[test]
+fn concurrent_copies_all_end_equal_to_the_kernel() {
+    if skip() {
+        return;
+    }
+    for backend in backends_under_test() {
+        let ns = Netns::new("srv-delta-conc").unwrap();
+        let _server = Server::start(&ns, backend, &[]);
+        let mut setup = connect(&ns);
+        setup
+            .commit(&tx(vec![Op::CreateChain {
+                family: V4,
+                table: filter(),
+                chain: "SHARED".into(),
+                exist_ok: false,
+            }]))
+            .unwrap();
+        let name = ns.name().to_string();
+        let workers: Vec<_> = (0..4u8)
+            .map(|w| {
+                let name = name.clone();
+                std::thread::spawn(move || {
+                    in_ns_named(&name.clone(), move || {
+                        let mut c = connect_named(&name);
+                        let mut copy = c.fetch(V4, "filter").unwrap();
+                        let mut with_edits = 0;
+                        for i in 0..40u8 {
+                            let spec = format!("-s 10.{w}.0.{i}/32 -j ACCEPT");
+                            let op = match i % 3 {
+                                0 => append("SHARED", &spec),
+                                1 => Op::Insert {
+                                    family: V4,
+                                    table: filter(),
+                                    chain: "SHARED".into(),
+                                    position: 0,
+                                    rule: rule(&spec),
+                                    expect: None,
+                                },
+                                // Take back the rule added two steps before.
+                                _ => Op::DeleteRule {
+                                    family: V4,
+                                    table: filter(),
+                                    chain: "SHARED".into(),
+                                    rule: format!("-s 10.{w}.0.{}/32 -j ACCEPT", i - 2),
+                                },
+                            };
+                            let reply = c.commit_and_update(&tx(vec![op]), &mut [&mut copy]);
+                            if reply.unwrap().tables[0].delta.is_some() {
+                                with_edits += 1;
+                            }
+                        }
+                        (copy, with_edits)
+                    })
+                })
+            })
+            .collect();
+        let mut copies: Vec<(TableCopy, usize)> =
+            workers.into_iter().map(|h| h.join().unwrap()).collect();
+        // Everyone is done: each copy catches up with the others' last commits.
+        for (copy, _) in copies.iter_mut() {
+            setup.update(copy).unwrap();
+        }
+        let kernel = kernel_table(&ns, backend);
+        // 4 workers x (14 appends + 13 inserts - 13 deletes)
+        assert_eq!(
+            kernel.chain("SHARED").unwrap().rules.len(),
+            4 * 14,
+            "{backend:?}"
+        );
+        for (copy, with_edits) in &copies {
+            assert!(
+                same_rules(&copy.table, &kernel),
+                "{backend:?}\ncopy: {:#?}\nkernel: {kernel:#?}",
+                copy.table
+            );
+            assert!(
+                *with_edits > 20,
+                "{backend:?}: only {with_edits} replies had edits"
+            );
+        }
+    }
+}
