@@ -713,8 +713,9 @@ pub struct ApplyError {
 /// iptables-save shows. One difference, on the safe side: `-X` of a built-in chain is refused
 /// here as legacy refuses it, while iptables-nft 1.8.9 accepts it for an empty chain with
 /// policy ACCEPT (and iptables-save still lists the chain, so nothing visible changes). And
-/// iptables-nft 1.8.9 mishandles `-E` inside a batch (a built-in chain "renames" as a no-op;
-/// after `-E OLD NEW` neither name can be used again in the same batch), and crashes on `-R` of
+/// iptables-nft 1.8.9 mishandles `-E` inside a batch (a built-in chain "renames" as a no-op; a
+/// chain declared or created earlier in the same batch cannot be renamed; after `-E OLD NEW`
+/// neither name can be used again in the same batch), and crashes on `-R` of
 /// a rule created earlier in the same batch; here those work as on legacy.
 pub fn apply(tables: &mut Vec<Table>, blocks: &[Block]) -> Result<(), ApplyError> {
     for block in blocks {

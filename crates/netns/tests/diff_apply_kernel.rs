@@ -209,8 +209,10 @@ fn to_command(c: &Cmd, table: &Table) -> Command {
 }
 
 /// iptables-nft 1.8.9 and `-E` in a batch: renaming a built-in chain "succeeds" and changes
-/// nothing; after `-E OLD NEW` the batch can use neither `NEW` nor `OLD` again (its cache keeps
-/// the old name). Legacy and the model rename for real. True when a block runs into that.
+/// nothing; renaming a chain the same batch declared (`:OLD`) or created (`-N OLD`) fails
+/// ("CHAIN_RENAME failed (No such file or directory)"); after `-E OLD NEW` the batch can use
+/// neither `NEW` nor `OLD` again (its cache keeps the old name). Legacy and the model rename for
+/// real. True when a block runs into that.
 fn nft_rename_quirk(block: &Block) -> bool {
     let cmds: Vec<&Command> = block.commands.iter().map(|l| &l.command).collect();
     cmds.iter().enumerate().any(|(i, c)| {
@@ -218,7 +220,11 @@ fn nft_rename_quirk(block: &Block) -> bool {
             return false;
         };
         let names = [chain.as_str(), new_name.as_str()];
-        builtin_chains("filter").contains(&chain.as_str())
+        let made_here = cmds[..i].iter().any(|earlier| {
+            matches!(earlier, Command::Declare { chain: n, .. } | Command::NewChain { chain: n } if n == chain)
+        });
+        made_here
+            || builtin_chains("filter").contains(&chain.as_str())
             || cmds[i + 1..].iter().any(|later| {
                 let jump = match later {
                     Command::Append { rule, .. }
