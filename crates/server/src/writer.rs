@@ -339,7 +339,10 @@ impl Writer {
             }
             let t1 = t0.elapsed();
             // 2. Check each transaction against the state as the ones before it leave it.
-            let mut plan = Plan::default();
+            let mut plan = Plan {
+                split_renames: self.state.runner.backend == Backend::Nft,
+                ..Plan::default()
+            };
             // The state's tables are changed in place, as the accepted transactions leave
             // them, with what it takes to undo that (a copy of a 10,000-rule table would cost
             // about a millisecond).
@@ -937,7 +940,16 @@ struct Plan {
     blocks: BTreeMap<Key, Vec<(usize, usize, String)>>,
     /// Where the batch's positioned rules belong, to check after an nf_tables race.
     placements: Vec<(Key, Placement)>,
+    /// nf_tables: iptables-nft 1.8.9 cannot rename a chain that the same batch created or
+    /// declared ("CHAIN_RENAME failed (No such file or directory)"), and after `-E OLD NEW` the
+    /// batch can use neither name again; so a rename gets a `*table` block of its own, apart
+    /// from what made the chain and from what follows (the journal covers a batch of several
+    /// blocks).
+    split_renames: bool,
 }
+
+/// One block's lines, with their origins.
+type Lines = [(usize, usize, String)];
 
 struct Script {
     text: String,
@@ -974,6 +986,42 @@ enum LineOrigin {
 }
 
 impl Plan {
+    /// A table's lines as the `*table … COMMIT` blocks they go in (see `split_renames`).
+    fn parts<'a>(&self, lines: &'a Lines) -> Vec<&'a Lines> {
+        if !self.split_renames {
+            return vec![lines].into_iter().filter(|l| !l.is_empty()).collect();
+        }
+        let mut parts = Vec::new();
+        let mut start = 0;
+        let mut made: BTreeSet<&str> = BTreeSet::new();
+        for (i, (_, _, line)) in lines.iter().enumerate() {
+            let mut words = line.split_whitespace();
+            match (words.next(), words.next()) {
+                (Some("-E"), Some(chain)) => {
+                    // A new block before, if this block made the chain; and after: the rest
+                    // of the batch may use neither name.
+                    if made.contains(chain) {
+                        parts.push(&lines[start..i]);
+                        start = i;
+                    }
+                    parts.push(&lines[start..=i]);
+                    start = i + 1;
+                    made.clear();
+                }
+                (Some("-N"), Some(chain)) => {
+                    made.insert(chain);
+                }
+                (Some(w), _) if w.starts_with(':') => {
+                    made.insert(&w[1..]);
+                }
+                _ => {}
+            }
+        }
+        parts.push(&lines[start..]);
+        parts.retain(|p| !p.is_empty());
+        parts
+    }
+
     fn add(&mut self, tx_index: usize, rendered: Rendered) {
         for (key, op_index, lines) in rendered {
             let block = self.blocks.entry(key).or_default();
@@ -1000,7 +1048,7 @@ impl Plan {
 
     /// Table blocks in the batch: iptables-restore commits each on its own.
     fn steps(&self) -> usize {
-        self.blocks.values().filter(|l| !l.is_empty()).count()
+        self.blocks.values().map(|l| self.parts(l).len()).sum()
     }
 
     /// How far the batch moves the nf_tables generation: one per table block, except blocks
@@ -1008,7 +1056,8 @@ impl Plan {
     fn nft_steps(&self) -> usize {
         self.blocks
             .values()
-            .filter(|l| l.iter().any(|(_, _, line)| !line.starts_with("-Z")))
+            .flat_map(|l| self.parts(l))
+            .filter(|p| p.iter().any(|(_, _, line)| !line.starts_with("-Z")))
             .count()
     }
 
@@ -1016,18 +1065,20 @@ impl Plan {
         let mut text = String::new();
         let mut origin = vec![LineOrigin::Table(String::new())]; // index 0 unused
         for ((f, table), lines) in &self.blocks {
-            if *f != family || lines.is_empty() {
+            if *f != family {
                 continue;
             }
-            text.push_str(&format!("*{table}\n"));
-            origin.push(LineOrigin::Table(table.clone()));
-            for (t, o, l) in lines {
-                text.push_str(l);
-                text.push('\n');
-                origin.push(LineOrigin::Op(*t, *o));
+            for part in self.parts(lines) {
+                text.push_str(&format!("*{table}\n"));
+                origin.push(LineOrigin::Table(table.clone()));
+                for (t, o, l) in part {
+                    text.push_str(l);
+                    text.push('\n');
+                    origin.push(LineOrigin::Op(*t, *o));
+                }
+                text.push_str("COMMIT\n");
+                origin.push(LineOrigin::Table(table.clone()));
             }
-            text.push_str("COMMIT\n");
-            origin.push(LineOrigin::Table(table.clone()));
         }
         (!text.is_empty()).then_some(Script { text, origin })
     }

@@ -394,3 +394,48 @@ fn snapshots_show_current_counters() {
         }
     }
 }
+
+/// One transaction creates a chain, fills it, renames it and uses the new name. iptables-nft
+/// 1.8.9 cannot rename a chain its batch created, nor use either name after a rename in the
+/// same batch; the server gives the rename a block of its own there.
+#[test]
+fn create_fill_rename_and_use_in_one_transaction() {
+    if skip() {
+        return;
+    }
+    for backend in backends_under_test() {
+        let ns = Netns::new("srv-rename").unwrap();
+        let _server = Server::start(&ns, backend, &[]);
+        let mut c = connect(&ns);
+        let tx = Transaction {
+            ops: vec![
+                Op::CreateChain {
+                    family: Family::V4,
+                    table: "filter".into(),
+                    chain: "OLD".into(),
+                    exist_ok: false,
+                },
+                append(Family::V4, "OLD", "-s 10.0.0.1/32 -j ACCEPT"),
+                Op::RenameChain {
+                    family: Family::V4,
+                    table: "filter".into(),
+                    chain: "OLD".into(),
+                    new_name: "NEW".into(),
+                },
+                append(Family::V4, "NEW", "-s 10.0.0.2/32 -j ACCEPT"),
+                append(Family::V4, "INPUT", "-j NEW"),
+            ],
+        };
+        c.commit(&tx).unwrap_or_else(|e| panic!("{backend:?}: {e}"));
+        let v4 = kernel(&ns, backend, Family::V4, "filter");
+        assert_eq!(
+            chain_rules(&v4, "NEW"),
+            ["-s 10.0.0.1/32 -j ACCEPT", "-s 10.0.0.2/32 -j ACCEPT"],
+            "{backend:?}\n{v4}"
+        );
+        assert_eq!(chain_rules(&v4, "INPUT"), ["-j NEW"], "{backend:?}\n{v4}");
+        assert!(!v4.contains(":OLD"), "{backend:?}\n{v4}");
+        let snap = c.snapshot(Family::V4, Some("filter")).unwrap();
+        assert_eq!(normalize(&snap.tables[0].text), v4, "{backend:?}");
+    }
+}
