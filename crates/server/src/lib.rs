@@ -6,7 +6,8 @@
 //!   note that lets a restarted server undo a batch its predecessor died in the middle of;
 //!   [`placement`]: rules an nf_tables race shifted, moved back.
 //! - [`state`] / [`order`] / [`runner`] / [`savetext`]: what the kernel holds (and in which
-//!   order iptables-save lists it) and the iptables binaries.
+//!   order iptables-save lists it) and the iptables binaries; [`warm`]: an iptables-restore
+//!   started ahead for the next commit.
 //! - [`history`]: recent edits per table, so clients get what changed rather than whole tables.
 //! - [`fingerprint`] / [`counters`] / [`nft_counters`] / [`netlink`]: has the kernel changed,
 //!   and its current packet counters, read without iptables-save.
@@ -39,6 +40,7 @@ pub mod runner;
 mod savetext;
 pub mod session;
 pub mod state;
+pub mod warm;
 pub mod writer;
 
 use std::sync::Arc;

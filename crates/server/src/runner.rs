@@ -68,7 +68,7 @@ impl Runner {
         script: &str,
         noflush: bool,
     ) -> Result<(), RestoreFailure> {
-        let bin = self.backend.binary(family, Tool::Restore);
+        let (bin, mut cmd) = self.restore_command(family, noflush);
         let io_fail = |e: std::io::Error| RestoreFailure {
             line: None,
             message: format!("cannot run {bin}: {e}"),
@@ -77,6 +77,14 @@ impl Runner {
         let mut file = tempfile::tempfile().map_err(io_fail)?;
         file.write_all(script.as_bytes()).map_err(io_fail)?;
         file.rewind().map_err(io_fail)?;
+        let out = cmd.stdin(file).output().map_err(io_fail)?;
+        restore_outcome(&out)
+    }
+
+    /// The `<family>-restore --wait --counters [--noflush]` command (stdin not set yet), and
+    /// the binary's name for messages.
+    pub fn restore_command(&self, family: Family, noflush: bool) -> (String, Command) {
+        let bin = self.backend.binary(family, Tool::Restore);
         let mut cmd = Command::new(&bin);
         cmd.args(["--wait", "--counters"]);
         if self.backend == Backend::Legacy {
@@ -86,11 +94,7 @@ impl Runner {
         if noflush {
             cmd.arg("--noflush");
         }
-        let out = cmd.stdin(file).output().map_err(io_fail)?;
-        if out.status.success() {
-            return Ok(());
-        }
-        Err(parse_failure(&String::from_utf8_lossy(&out.stderr)))
+        (bin, cmd)
     }
 
     /// `<family> -V` mentions the backend; used by `--backend auto` on an empty ruleset.
@@ -102,6 +106,20 @@ impl Runner {
             _ => Backend::Nft,
         }
     }
+}
+
+/// What a finished iptables-restore run says: Ok, or its refusal read from stderr (a run
+/// killed by a signal says so).
+pub fn restore_outcome(out: &std::process::Output) -> Result<(), RestoreFailure> {
+    use std::os::unix::process::ExitStatusExt;
+    if out.status.success() {
+        return Ok(());
+    }
+    let mut failure = parse_failure(&String::from_utf8_lossy(&out.stderr));
+    if let Some(signal) = out.status.signal() {
+        failure.message = format!("iptables-restore was killed by signal {signal}");
+    }
+    Err(failure)
 }
 
 /// Reads iptables-restore's stderr. Formats seen with 1.8.9:

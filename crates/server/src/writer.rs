@@ -96,6 +96,8 @@ pub struct Writer {
     /// Legacy tables the writer installed as computed while holding `lock`: exact as long as
     /// it is held, their fingerprints not taken yet.
     unsettled: BTreeSet<Key>,
+    /// iptables-restore processes started ahead, waiting for the next script.
+    warm: crate::warm::Warm,
 }
 
 /// A transaction waiting for its answer.
@@ -116,13 +118,19 @@ impl Writer {
             canon: Box::new(CoreCanon),
             lock: None,
             unsettled: BTreeSet::new(),
+            warm: crate::warm::Warm::default(),
         }
     }
 
     /// Serves commands until every sender is gone.
     pub fn run(mut self, mut rx: mpsc::Receiver<Command>) {
         let mut last_batch = 0;
-        while let Some(first) = rx.blocking_recv() {
+        self.warm.want(Family::V4);
+        loop {
+            self.warm.refill(&self.state.runner);
+            let Some(first) = rx.blocking_recv() else {
+                break;
+            };
             let mut cmds = vec![first];
             drain(&mut rx, &mut cmds);
             // Several clients were committing at once: their next transactions are on the way
@@ -181,6 +189,8 @@ impl Writer {
                     self.unsettled.clear();
                     self.lock = None;
                 }
+                // Ready before the next batch arrives, also while the lock lingers.
+                self.warm.refill(&self.state.runner);
             }
             // Legacy: a client that commits again sends its next transaction as soon as it has
             // the reply. Keeping the lock that long spares that commit the check of the kernel
@@ -311,11 +321,15 @@ impl Writer {
     /// Applies a group of transactions; every one gets its own answer.
     fn commit_group(&mut self, mut pending: Vec<Pending>) {
         let mut nft_retries = 0;
+        // Legacy: the check of tables the server already holds may wait until the restore
+        // runs (see `apply_checked`); not again after such a check found a change.
+        let mut defer_checks = true;
         let mut deletes = match self.state.runner.backend {
             Backend::Legacy => ops::DeleteBy::Index,
             Backend::Nft => ops::DeleteBy::Content,
         };
-        while !pending.is_empty() {
+        let backend = self.state.runner.backend;
+        'group: while !pending.is_empty() {
             // Legacy: hold the xtables lock from the check to the restore (see crate::lock),
             // and a little after (see `run`).
             if self.state.runner.backend == Backend::Legacy && self.lock.is_none() {
@@ -327,9 +341,11 @@ impl Writer {
             let t0 = std::time::Instant::now();
             // 1. Bring every touched table up to date with the kernel.
             let mut touched = BTreeSet::new();
+            let mut deferred = BTreeMap::new();
+            let mut defer = defer_checks.then_some(&mut deferred);
             let mut ready = Vec::new();
             for p in pending.drain(..) {
-                match self.prepare(&p.tx) {
+                match self.prepare(&p.tx, defer.as_deref_mut()) {
                     Ok(keys) => {
                         touched.extend(keys);
                         ready.push(p);
@@ -348,14 +364,26 @@ impl Writer {
             // about a millisecond).
             let mut changes = Changes::default();
             let mut accepted = Vec::new();
-            for p in ready {
+            let mut ready = ready.into_iter();
+            while let Some(p) = ready.next() {
                 match self.simulate(&p.tx, &mut changes, deletes) {
                     Ok((rendered, placements)) => {
                         plan.add(accepted.len(), rendered);
                         plan.placements.extend(placements);
                         accepted.push(p);
                     }
-                    Err(e) => self.refuse(p, e),
+                    // A refusal must rest on tables checked against the kernel.
+                    Err(_) if !kernel_as_held(backend, &deferred) => {
+                        debug!("the kernel changed since the server last looked; checking again");
+                        self.undo(changes.undo);
+                        defer_checks = false;
+                        pending = accepted.into_iter().chain([p]).chain(ready).collect();
+                        continue 'group;
+                    }
+                    Err(e) => {
+                        deferred.clear(); // just checked
+                        self.refuse(p, e)
+                    }
                 }
             }
             if accepted.is_empty() {
@@ -374,14 +402,36 @@ impl Writer {
                 continue;
             }
             let t2 = t0.elapsed();
+            // Legacy tables not checked yet: a single table block is checked while
+            // iptables-restore reads it (`apply_checked`); bigger plans now, before the note.
+            if !deferred.is_empty() && plan.steps() > 1 {
+                if !kernel_as_held(backend, &deferred) {
+                    debug!("the kernel changed since the server last looked; checking again");
+                    self.undo(changes.undo);
+                    defer_checks = false;
+                    pending = accepted;
+                    continue;
+                }
+                deferred.clear();
+            }
             // 3. One restore run per family; a note first if that is more than one step.
             let journaled = plan.steps() > 1;
             if journaled {
                 let entries = self.journal_entries(&plan, &changes);
                 self.journal.write(entries);
             }
-            let applied = self.apply(&plan);
-            match applied {
+            let applied = match deferred.is_empty() {
+                true => self.apply(&plan).map(|()| true),
+                false => self.apply_checked(&plan, &deferred),
+            };
+            if applied == Ok(false) {
+                debug!("the kernel changed since the server last looked; checking again");
+                self.undo(changes.undo);
+                defer_checks = false;
+                pending = accepted;
+                continue;
+            }
+            match applied.map(|_| ()) {
                 Ok(()) => {
                     if journaled {
                         self.journal.clear();
@@ -696,7 +746,14 @@ impl Writer {
     }
 
     /// Checks the transaction's shape and loads/refreshes the tables it touches.
-    fn prepare(&mut self, tx: &Transaction) -> Result<BTreeSet<Key>, ServerError> {
+    /// Validates `tx` and brings the tables it names up to date with the kernel. With
+    /// `defer`, a legacy table the server holds with a fingerprint is not checked now: its
+    /// fingerprint goes into `defer`, for [`Writer::apply_checked`].
+    fn prepare(
+        &mut self,
+        tx: &Transaction,
+        mut defer: Option<&mut BTreeMap<Key, Fingerprint>>,
+    ) -> Result<BTreeSet<Key>, ServerError> {
         let mut keys = BTreeSet::new();
         for (i, op) in tx.ops.iter().enumerate() {
             validate(op).map_err(|m| bad_request(format!("op {i} ({}): {m}", op.describe())))?;
@@ -705,6 +762,13 @@ impl Writer {
         for key in &keys {
             // Installed by this writer under the lock it still holds: exact.
             if self.unsettled.contains(key) && self.lock.is_some() {
+                continue;
+            }
+            let held = self.state.tables.get(key).and_then(|t| t.fingerprint);
+            if let (Some(defer), Some(fp @ Fingerprint::Legacy { .. }), Some(_)) =
+                (defer.as_deref_mut(), held, self.lock.as_ref())
+            {
+                defer.insert(key.clone(), fp);
                 continue;
             }
             self.refresh(key, false).map_err(bad_request)?;
@@ -796,12 +860,35 @@ impl Writer {
                 continue;
             };
             self.stats.restore_runs += 1;
-            self.state
-                .runner
-                .restore(family, &script.text, true)
+            self.warm
+                .restore(&self.state.runner, family, &script.text)
                 .map_err(|f| (family, f))?;
         }
         Ok(())
+    }
+
+    /// Legacy, a plan of one table block whose tables (`deferred`) were not checked against
+    /// the kernel yet: the block goes to a waiting iptables-restore, and the check runs while
+    /// that reads the table (crate::warm). Both run under the xtables lock, so what
+    /// iptables-restore read is what the check saw. Ok(false): a table changed outside,
+    /// nothing was applied.
+    fn apply_checked(
+        &mut self,
+        plan: &Plan,
+        deferred: &BTreeMap<Key, Fingerprint>,
+    ) -> Result<bool, (Family, crate::runner::RestoreFailure)> {
+        let backend = self.state.runner.backend;
+        let check = || kernel_as_held(backend, deferred);
+        let Some((family, script)) = Family::ALL
+            .into_iter()
+            .find_map(|f| plan.script(f).map(|s| (f, s)))
+        else {
+            return Ok(check());
+        };
+        self.stats.restore_runs += 1;
+        self.warm
+            .restore_checked(&self.state.runner, family, &script.text, check)
+            .map_err(|f| (family, f))
     }
 
     /// After a failed run of `failed`'s script: every table our batch changed is restored to
@@ -904,6 +991,13 @@ impl Writer {
             }));
         }
     }
+}
+
+/// Whether the kernel still holds each table as its fingerprint in `held` says (true when
+/// `held` is empty).
+fn kernel_as_held(backend: Backend, held: &BTreeMap<Key, Fingerprint>) -> bool {
+    held.iter()
+        .all(|(key, fp)| crate::fingerprint::current(backend, key.0, &key.1).ok() == Some(*fp))
 }
 
 /// The generation at which the client holds `key`, if it said.

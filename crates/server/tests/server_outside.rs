@@ -199,3 +199,107 @@ fn outside_iptables_does_not_turn_a_positional_delete_onto_another_rule() {
         );
     }
 }
+
+/// Changes made outside while the server was idle, each followed by a commit that depends on
+/// them: a chain only the kernel has, a position only the kernel's chain reaches, a rule at
+/// the top of a chain that changed. On legacy the server checks such tables while
+/// iptables-restore reads them (crate::warm); each commit must see the change, succeed, and
+/// leave the server's table equal to the kernel's.
+#[test]
+fn a_commit_after_an_outside_change_sees_it() {
+    if skip() {
+        return;
+    }
+    for backend in backends_under_test() {
+        let ns = Netns::new("srv-stale").unwrap();
+        let _server = Server::start(&ns, backend, &[]);
+        let mut c = connect(&ns);
+        let ipt = backend.binary(Family::V4, Tool::Cmd);
+        let op = |op: Op| Transaction { ops: vec![op] };
+        let append = |chain: &str, spec: &str| Op::Append {
+            family: Family::V4,
+            table: "filter".into(),
+            chain: chain.into(),
+            rule: rule(spec),
+        };
+        c.commit(&op(Op::CreateChain {
+            family: Family::V4,
+            table: "filter".into(),
+            chain: "MINE".into(),
+            exist_ok: false,
+        }))
+        .unwrap();
+        c.commit(&op(append("MINE", "-s 10.0.0.1/32 -j ACCEPT")))
+            .unwrap();
+        let reloads = c.status().unwrap().reloads; // also lets the server settle
+        let outside = |args: &[&str]| {
+            let mut all = vec!["-w"];
+            all.extend_from_slice(args);
+            ns.run_ok(&ipt, &all).unwrap();
+        };
+        // A chain the server has not seen.
+        outside(&["-N", "THEIRS"]);
+        c.commit(&op(append("THEIRS", "-s 10.0.0.2/32 -j ACCEPT")))
+            .unwrap_or_else(|e| panic!("{backend:?}: append to a chain made outside: {e}"));
+        c.status().unwrap();
+        // A position only the kernel's chain has (MINE holds 1 rule in the server's old view).
+        outside(&["-A", "MINE", "-s", "10.0.0.3/32", "-j", "ACCEPT"]);
+        outside(&["-A", "MINE", "-s", "10.0.0.4/32", "-j", "ACCEPT"]);
+        c.commit(&op(Op::Insert {
+            family: Family::V4,
+            table: "filter".into(),
+            chain: "MINE".into(),
+            position: 2,
+            rule: rule("-s 10.0.0.5/32 -j ACCEPT"),
+            expect: Some(Expected::Rule("-s 10.0.0.4/32 -j ACCEPT".into())),
+        }))
+        .unwrap_or_else(|e| panic!("{backend:?}: insert at a position made outside: {e}"));
+        c.status().unwrap();
+        // A rule at the top of a chain that changed: the reply, which a client keeping a copy
+        // applies, must carry the outside rule too.
+        let mut copy = c.fetch(Family::V4, "filter").unwrap();
+        c.status().unwrap();
+        outside(&["-I", "MINE", "1", "-s", "10.0.0.6/32", "-j", "ACCEPT"]);
+        let top = op(Op::Insert {
+            family: Family::V4,
+            table: "filter".into(),
+            chain: "MINE".into(),
+            position: 0,
+            rule: rule("-s 10.0.0.7/32 -j ACCEPT"),
+            expect: None,
+        });
+        c.commit_and_update(&top, &mut [&mut copy]).unwrap();
+        let want: Vec<String> = [7, 6, 1, 3, 5, 4]
+            .iter()
+            .map(|i| format!("-s 10.0.0.{i}/32 -j ACCEPT"))
+            .collect();
+        let held: Vec<&str> = copy
+            .table
+            .chain("MINE")
+            .unwrap()
+            .rules
+            .iter()
+            .map(|r| r.spec.as_str())
+            .collect();
+        assert_eq!(held, want, "{backend:?}: the client's copy after the reply");
+        let text = kernel(&ns, backend, Family::V4, "filter");
+        assert_eq!(chain_rules(&text, "MINE"), want, "{backend:?}");
+        let snap = c.snapshot(Family::V4, Some("filter")).unwrap();
+        let served = normalize(&snap.tables[0].text);
+        assert_eq!(
+            chain_rules(&served, "MINE"),
+            want,
+            "{backend:?}: the server's view"
+        );
+        assert_eq!(
+            chain_rules(&served, "THEIRS"),
+            ["-s 10.0.0.2/32 -j ACCEPT"],
+            "{backend:?}"
+        );
+        let seen = c.status().unwrap().reloads - reloads;
+        assert!(
+            seen >= 3,
+            "{backend:?}: {seen} outside changes noticed, want 3"
+        );
+    }
+}
