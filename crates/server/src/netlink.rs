@@ -108,18 +108,35 @@ pub(crate) fn string_attr(kind: u16, value: &str) -> Vec<u8> {
 }
 
 /// The (type, payload) attributes of a netlink attribute stream (nesting flags dropped).
-pub(crate) fn attributes(mut data: &[u8]) -> Vec<(u16, &[u8])> {
-    let mut out = Vec::new();
-    while data.len() >= 4 {
+pub(crate) fn attributes(data: &[u8]) -> Vec<(u16, &[u8])> {
+    attrs(data).collect()
+}
+
+/// [`attributes`] without collecting them: for per-rule work on dumps of many rules.
+pub(crate) fn attrs(mut data: &[u8]) -> impl Iterator<Item = (u16, &[u8])> {
+    std::iter::from_fn(move || {
+        if data.len() < 4 {
+            return None;
+        }
         let len = u16::from_ne_bytes([data[0], data[1]]) as usize;
         let kind = u16::from_ne_bytes([data[2], data[3]]) & 0x3fff;
         if len < 4 || len > data.len() {
-            break;
+            return None;
         }
-        out.push((kind, &data[4..len]));
+        let value = &data[4..len];
         data = &data[((len + 3) & !3).min(data.len())..];
-    }
-    out
+        Some((kind, value))
+    })
+}
+
+/// The payload of the first attribute `kind` of an attribute stream.
+pub(crate) fn attr(data: &[u8], kind: u16) -> Option<&[u8]> {
+    attrs(data).find(|(t, _)| *t == kind).map(|(_, v)| v)
+}
+
+/// A string attribute's bytes, without its NUL and padding.
+pub(crate) fn cstr(data: &[u8]) -> &[u8] {
+    &data[..data.iter().position(|&b| b == 0).unwrap_or(data.len())]
 }
 
 pub(crate) fn find<'a>(attrs: &[(u16, &'a [u8])], kind: u16) -> Option<&'a [u8]> {
@@ -127,6 +144,5 @@ pub(crate) fn find<'a>(attrs: &[(u16, &'a [u8])], kind: u16) -> Option<&'a [u8]>
 }
 
 pub(crate) fn string(data: &[u8]) -> String {
-    let end = data.iter().position(|&b| b == 0).unwrap_or(data.len());
-    String::from_utf8_lossy(&data[..end]).into_owned()
+    String::from_utf8_lossy(cstr(data)).into_owned()
 }
