@@ -174,22 +174,6 @@ impl LegacyBlob {
         out
     }
 
-    /// The bytes of the entry at `offset` (up to the next entry).
-    pub fn entry(&self, offset: usize) -> &[u8] {
-        let next_at = entry_layout(self.family).1;
-        let data = self.data();
-        let next = u16::from_ne_bytes(
-            data[offset + next_at..offset + next_at + 2]
-                .try_into()
-                .unwrap(),
-        );
-        let end = match next {
-            0 => data.len(),
-            n => (offset + n as usize).min(data.len()),
-        };
-        &data[offset..end]
-    }
-
     /// The chains in the order the kernel holds them, with the offsets of their rules (and
     /// their policy entry, built-in chains). A built-in chain runs from its hook's entry to its
     /// underflow (the policy); a user chain from its `ERROR` head (named after it) to its
@@ -272,7 +256,7 @@ impl LegacyBlob {
 
 fn legacy(family: Family, table: &str) -> io::Result<Fingerprint> {
     Ok(match legacy_blob(family, table)? {
-        Some(blob) => of_legacy_blob(&blob),
+        Some(mut blob) => of_legacy_blob(&mut blob),
         // The table is not loaded: nothing in it.
         None => Fingerprint::Legacy {
             entries: 0,
@@ -283,50 +267,25 @@ fn legacy(family: Family, table: &str) -> io::Result<Fingerprint> {
 }
 
 /// The fingerprint of a blob read by [`legacy_blob`]: its entries without their counters (so
-/// traffic does not look like a change), in one pass.
-pub(crate) fn of_legacy_blob(blob: &LegacyBlob) -> Fingerprint {
-    let counters_at = entry_layout(blob.family).0;
-    let mut h = Fnv::default();
-    for offset in blob.offsets() {
-        hash_entry(&mut h, blob.entry(offset), counters_at);
+/// traffic does not look like a change). The counters are zeroed in the blob (read them
+/// first), so the entries hash in one pass (xxh3: a 2 MB table of 10,000 rules in ~0.1 ms,
+/// on the path of every legacy commit's check).
+pub(crate) fn of_legacy_blob(blob: &mut LegacyBlob) -> Fingerprint {
+    let (counters_at, next_at) = entry_layout(blob.family);
+    let data = &mut blob.buf[ENTRIES_AT..];
+    let mut i = 0;
+    while i + counters_at + 16 <= data.len() {
+        data[i + counters_at..i + counters_at + 16].fill(0);
+        let next = u16::from_ne_bytes([data[i + next_at], data[i + next_at + 1]]);
+        if next == 0 {
+            break;
+        }
+        i += next as usize;
     }
     Fingerprint::Legacy {
         entries: blob.entries,
-        size: blob.data().len() as u32,
-        hash: h.0,
-    }
-}
-
-/// One entry into a legacy fingerprint: its bytes before and after its counters.
-fn hash_entry(h: &mut Fnv, entry: &[u8], counters_at: usize) {
-    h.words(&entry[..counters_at.min(entry.len())]);
-    h.words(&entry[(counters_at + 16).min(entry.len())..]);
-}
-
-/// FNV-1a over 8-byte words: not cryptographic (nobody forges a ruleset to collide with the
-/// server's cache), but ~10× faster than SipHash on a multi-megabyte blob.
-struct Fnv(u64);
-
-impl Default for Fnv {
-    fn default() -> Self {
-        Fnv(0xcbf2_9ce4_8422_2325)
-    }
-}
-
-impl Fnv {
-    fn words(&mut self, data: &[u8]) {
-        const PRIME: u64 = 0x0000_0100_0000_01b3;
-        let mut h = self.0;
-        let mut chunks = data.chunks_exact(8);
-        for c in &mut chunks {
-            let w = u64::from_ne_bytes(c.try_into().unwrap());
-            h = (h ^ w).wrapping_mul(PRIME);
-            h ^= h >> 29;
-        }
-        for b in chunks.remainder() {
-            h = (h ^ u64::from(*b)).wrapping_mul(PRIME);
-        }
-        self.0 = h;
+        size: data.len() as u32,
+        hash: xxhash_rust::xxh3::xxh3_64(data),
     }
 }
 
@@ -338,4 +297,38 @@ fn getsockopt(fd: &Fd, level: libc::c_int, opt: libc::c_int, buf: &mut [u8]) -> 
         return Err(io::Error::last_os_error());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Two IPv4 entries of 152 bytes each, `fill` in every byte but the header fields.
+    fn blob(fill: u8, packets: u8) -> LegacyBlob {
+        let mut buf = vec![0u8; ENTRIES_AT + 2 * 152];
+        for e in 0..2 {
+            let at = ENTRIES_AT + e * 152;
+            buf[at..at + 152].fill(fill);
+            buf[at + 90..at + 92].copy_from_slice(&152u16.to_ne_bytes());
+            buf[at + 96..at + 112].fill(packets); // counters
+        }
+        LegacyBlob {
+            family: Family::V4,
+            valid_hooks: 0,
+            hook_entry: [0; 5],
+            underflow: [0; 5],
+            entries: 2,
+            buf,
+        }
+    }
+
+    #[test]
+    fn counters_do_not_change_a_legacy_fingerprint_and_anything_else_does() {
+        let base = of_legacy_blob(&mut blob(7, 0));
+        assert_eq!(of_legacy_blob(&mut blob(7, 9)), base);
+        assert_ne!(of_legacy_blob(&mut blob(8, 0)), base);
+        let mut one_byte = blob(7, 0);
+        one_byte.buf[ENTRIES_AT + 152 + 140] ^= 1; // second entry, after its counters
+        assert_ne!(of_legacy_blob(&mut one_byte), base);
+    }
 }

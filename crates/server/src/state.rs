@@ -129,12 +129,12 @@ impl State {
     /// they do not fit the cached table.
     pub fn refresh_with_counters(&mut self, key: &Key) -> Result<bool, String> {
         if self.runner.backend == pytables_core::Backend::Legacy {
-            if let (Ok(Some(blob)), Some(t)) = (
+            if let (Ok(Some(mut blob)), Some(t)) = (
                 fingerprint::legacy_blob(key.0, &key.1),
                 self.tables.get_mut(key),
             ) {
                 let counters = crate::counters::from_legacy(&blob);
-                let now = fingerprint::of_legacy_blob(&blob);
+                let now = fingerprint::of_legacy_blob(&mut blob);
                 if t.fingerprint == Some(now) && crate::counters::apply(&mut t.table, &counters) {
                     t.text = None;
                     return Ok(false);
