@@ -30,18 +30,31 @@ def reset():
     _conn = None
 
 
-def snapshot(family, table, held=None):
+def snapshot(family, table, held=None, later=False):
     """`(generation, chains, delta)` of one table (counters current), None when iptables has no
     such table. With `held`, the generation of the caller's copy, the reply may be only what
-    changed since: `chains` None and `delta` `(base, edits, counters)` (see `_table._apply`)."""
+    changed since: `chains` None and `delta` `(base, edits, counters)` (see `_table._apply`).
+    With `later` the counters are as the server last read them, and the current ones follow
+    through `counters()`."""
     from .errors import IPTCError
 
     try:
-        return connection().snapshot(family, table, False, held)
+        return connection().snapshot(family, table, False, held, later)
     except _native.ConnectionLost as exc:
         raise IPTCError("can't initialize %s: %s" % (table, exc.args[0])) from None
     except _native.ServerError as exc:
         raise IPTCError("can't initialize %s: %s" % (table, exc.args[0])) from None
+
+
+def counters(family, table, generation):
+    """The current counters after `snapshot(..., later=True)` returned `generation`: a reply
+    like `snapshot`'s, as what changed since `generation` (usually nothing) plus counters."""
+    from .errors import IPTCError
+
+    try:
+        return connection().counters(family, table, generation)
+    except (_native.ConnectionLost, _native.ServerError) as exc:
+        raise IPTCError("can't read the counters of %s: %s" % (table, exc.args[0])) from None
 
 
 def family_name(nfproto):

@@ -21,6 +21,7 @@ def _track(obj):
         _native.track(obj)
 # Property getters in C (no Python frame): reading every field of 10,000 rules is the hot path.
 _get = operator.attrgetter
+_NO_COUNTERS = (0, 0)
 # Views that need more than an attribute read (a copy, a comparison) as getset descriptors in C
 # (crates/python/src/objects.rs `rule_view`): no Python frame either.
 _view = _native.rule_view
@@ -195,13 +196,23 @@ class Rule:
     # ----- counters ----------------------------------------------------------------------------
 
     def get_counters(self):
-        return self._counters
+        c = self._counters
+        if c.__class__ is list:
+            # Read from a snapshot: the [spec, counters] entry, whose counters may still be on
+            # their way from the server (`Table._resolve_counters`). Not stored back: setting
+            # an attribute would hand the rule back to the cyclic GC (`__setattr__`).
+            table = self.chain.table
+            if table._counters_due is not None:
+                table._resolve_counters()
+            c = c[1]
+            return _NO_COUNTERS if c is None else c
+        return c
 
     def set_counters(self, counters):
         packets, nbytes = counters
         self._counters = (int(packets), int(nbytes))
 
-    counters = property(_get("_counters"), set_counters)
+    counters = property(get_counters, set_counters)
 
     # ----- misc python-iptables members -----------------------------------------------------
 

@@ -115,6 +115,7 @@ class Table:
             table._handle = True
             table._clean = False  # _chains is exactly the server's generation _generation
             table._base = None  # (generation, chains) as read, before the local changes
+            table._counters_due = None  # (generation, chains) whose counters are on their way
             table._load()
             cls._cache[name] = table
         elif autocommit is not None:
@@ -128,17 +129,64 @@ class Table:
         holds the table as it was at some generation, only what changed since travels."""
         family = _conn.family_name(self.nfproto)
         held = self._generation if self._clean else (self._base[0] if self._base else None)
-        snap = _conn.snapshot(family, self.name, held)
-        if snap is not None and not self._take(*snap):
-            snap = _conn.snapshot(family, self.name)
+        # For a big nf_tables table the rules come first and the current counters (a netlink
+        # dump of every rule, which the server starts as it answers) after, while this process
+        # builds its objects. Rules built from the last read keep theirs: collected first.
+        self._resolve_counters()
+        snap = _conn.snapshot(family, self.name, held, later=True)
+        if snap is not None and not self._take(*snap[:3]):
+            snap = _conn.snapshot(family, self.name, later=True)
             if snap is not None:
-                self._take(*snap)
+                self._take(*snap[:3])
         if snap is None:
             raise IPTCError("can't initialize %s: b'Table does not exist (do you need to insmod?)'" % self.name)
+        if snap[3]:
+            self._counters_due = (self._generation, self._chains)
+
+    def _resolve_counters(self):
+        """Writes the counters that follow the last `_load`'s rules into the entries it read (in
+        place: Rule objects built from them keep the entries). Every change to the table's
+        state comes after this, so the entries are still those of that read. If another
+        process committed in between, the rules that stayed get their counters of that later
+        moment; if the server had to re-read the table meanwhile, they keep the counters they
+        came with (the server's last read)."""
+        due, self._counters_due = self._counters_due, None
+        if due is None:
+            return
+        generation, data = due
+        reply = _conn.counters(_conn.family_name(self.nfproto), self.name, generation)
+        if reply is None:
+            return
+        now, chains, delta = reply
+        if delta is not None and delta[0] == generation:
+            _, edits, counters = delta
+            target = data
+            if edits:
+                # The entries as they sit after the edits, to pair them with the counters.
+                target = {n: _ChainData(d.policy, d.counters, d.rules[:]) for n, d in data.items()}
+                try:
+                    _apply_edits(target, edits, None)
+                except (KeyError, IndexError, ValueError):
+                    return
+            counters = [(name, policy, rules) for name, policy, rules in counters or ()]
+        elif chains is not None and now == generation:
+            target = data
+            counters = [(name, ctr, [c for _, c in rules]) for name, _, ctr, rules in chains]
+        else:
+            return
+        for name, policy, rules in counters:
+            chain = target.get(name)
+            if chain is None or len(chain.rules) != len(rules):
+                continue
+            if name in data:
+                data[name].counters = policy
+            for entry, ctr in zip(chain.rules, rules):
+                entry[1] = ctr
 
     def _take(self, generation, chains, delta):
         """Installs a reply of the server: the whole table, or `delta` = (base generation, edits,
         counters) replayed on the copy held at that generation. False when none fits."""
+        self._resolve_counters()
         if delta is None:
             self._install(generation, chains)
             return True
@@ -176,7 +224,9 @@ class Table:
 
     def _modify(self):
         """Called before a local change: keeps the state as read, for the next reply's edits.
-        The copy shares the [spec, counters] entries, which are replaced, never changed."""
+        The copy shares the [spec, counters] entries, which are replaced, never changed (but
+        for counters still on their way, written in first)."""
+        self._resolve_counters()
         if self._clean:
             chains = {n: _ChainData(d.policy, d.counters, d.rules[:]) for n, d in self._chains.items()}
             self._base = (self._generation, chains)
@@ -215,6 +265,7 @@ class Table:
         data = self._chain(_name(chain))
         if data is None or data.policy is None:
             return None, None
+        self._resolve_counters()
         return Policy(data.policy), tuple(data.counters or (0, 0))
 
     def create_rule(self, entry=None, chain=None):

@@ -222,13 +222,30 @@ def dump_all(ipv6=False):
 def dump_table(table, ipv6=False):
     t = _iptc_gettable(table, ipv6)
     with _gc_paused():
-        return {c.name: _dump(c, ipv6) for c in t.chains}
+        chains = t.chains
+        due = t._counters_due is not None
+        dumps = [(c, _dump(c, ipv6)) for c in chains]
+        return {c.name: _current_counters(c, d) if due else d for c, d in dumps}
 
 
 def dump_chain(table, chain, ipv6=False):
     c = _iptc_getchain(table, chain, ipv6)
     with _gc_paused():
-        return _dump(c, ipv6)
+        due = c.table._counters_due is not None
+        dicts = _dump(c, ipv6)
+        return _current_counters(c, dicts) if due else dicts
+
+
+def _current_counters(chain, dicts):
+    """The dicts were built while the table's counters were on their way (`Table._load`): they
+    get the counters that arrived."""
+    table = chain.table
+    table._resolve_counters()
+    data = table._chain(chain.name)
+    if data is not None:
+        for d, (_, ctr) in zip(dicts, data.rules):
+            d["counters"] = (0, 0) if ctr is None else tuple(ctr)
+    return dicts
 
 
 def _dump(chain, ipv6):

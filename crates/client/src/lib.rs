@@ -247,6 +247,13 @@ impl Default for ConnectOptions {
 pub struct Client {
     stream: UnixStream,
     next_id: u64,
+    /// Requests whose second reply is not read yet, in order (see
+    /// [`Client::snapshot_since_counters_after`]); and replies read meanwhile, kept for
+    /// [`Client::receive_snapshot`].
+    unread: std::collections::VecDeque<u64>,
+    kept: Vec<Response>,
+    /// Replies to drop when they arrive ([`Client::forget`]).
+    forgotten: Vec<u64>,
     backend: Backend,
     server: String,
 }
@@ -271,6 +278,9 @@ impl Client {
         let mut client = Client {
             stream,
             next_id: 1,
+            unread: Default::default(),
+            kept: Vec::new(),
+            forgotten: Vec::new(),
             backend: Backend::Legacy,
             server: String::new(),
         };
@@ -351,6 +361,66 @@ impl Client {
         self.snapshot_request(Some(family), Some(table), false, known)
     }
 
+    /// [`snapshot_since`](Self::snapshot_since) for a caller with work to do before it needs
+    /// the counters: when reading them is the bigger part (an nf_tables table of many rules),
+    /// the reply carries the rules with counters as of the server's last read, and the
+    /// server reads the current ones as it sends it; they come as a second reply for
+    /// [`receive_snapshot`](Self::receive_snapshot) (edits since the first's generation plus
+    /// counters). Other calls meanwhile read it first and keep it.
+    pub fn snapshot_since_counters_after(
+        &mut self,
+        family: Family,
+        table: &str,
+        held: Option<u64>,
+    ) -> Result<(Snapshot, Option<PendingSnapshot>), ClientError> {
+        let id = self.next_id;
+        let snap = match self.call(snapshot_body(family, table, held, true))? {
+            ResponseBody::Snapshot(s) => s,
+            other => return Err(unexpected(&other)),
+        };
+        if !snap.counters_follow {
+            return Ok((snap, None));
+        }
+        self.unread.push_back(id);
+        Ok((snap, Some(PendingSnapshot(id))))
+    }
+
+    /// The second reply to a [`snapshot_since_counters_after`](Self::snapshot_since_counters_after).
+    pub fn receive_snapshot(&mut self, pending: PendingSnapshot) -> Result<Snapshot, ClientError> {
+        let id = pending.0;
+        while !self.kept.iter().any(|r| r.id == id) {
+            if self.unread.pop_front().is_none() {
+                return Err(ClientError::Protocol(format!("no reply expected for {id}")));
+            }
+            self.read_ahead_reply()?;
+        }
+        let at = self.kept.iter().position(|r| r.id == id).expect("kept");
+        match self.kept.remove(at).body {
+            ResponseBody::Snapshot(s) => Ok(s),
+            ResponseBody::Error { error } => Err(ClientError::Server(Box::new(error))),
+            other => Err(unexpected(&other)),
+        }
+    }
+
+    /// Drops a second reply the caller no longer wants (it is read and dropped when it
+    /// arrives).
+    pub fn forget(&mut self, pending: PendingSnapshot) {
+        match self.kept.iter().position(|r| r.id == pending.0) {
+            Some(at) => drop(self.kept.remove(at)),
+            None => self.forgotten.push(pending.0),
+        }
+    }
+
+    /// Reads the next reply to a request sent ahead: kept, unless forgotten.
+    fn read_ahead_reply(&mut self) -> Result<(), ClientError> {
+        let resp: Response = read_frame(&mut self.stream)?;
+        match self.forgotten.iter().position(|&id| id == resp.id) {
+            Some(at) => drop(self.forgotten.swap_remove(at)),
+            None => self.kept.push(resp),
+        }
+        Ok(())
+    }
+
     fn snapshot_request(
         &mut self,
         family: Option<Family>,
@@ -363,6 +433,7 @@ impl Client {
             table: table.map(str::to_string),
             counters,
             known,
+            counters_after: false,
         })? {
             ResponseBody::Snapshot(s) => Ok(s),
             other => Err(unexpected(&other)),
@@ -497,6 +568,10 @@ impl Client {
     }
 
     fn call(&mut self, body: RequestBody) -> Result<ResponseBody, ClientError> {
+        // Replies to requests sent ahead come first on the stream.
+        while self.unread.pop_front().is_some() {
+            self.read_ahead_reply()?;
+        }
         let id = self.next_id;
         self.next_id += 1;
         write_frame(&mut self.stream, &Request { id, body })?;
@@ -511,6 +586,33 @@ impl Client {
             ResponseBody::Error { error } => Err(ClientError::Server(Box::new(error))),
             body => Ok(body),
         }
+    }
+}
+
+/// The second reply of [`Client::snapshot_since_counters_after`], not read yet.
+#[derive(Debug)]
+pub struct PendingSnapshot(u64);
+
+fn snapshot_body(
+    family: Family,
+    table: &str,
+    held: Option<u64>,
+    counters_after: bool,
+) -> RequestBody {
+    let known = held
+        .map(|generation| TableVersion {
+            family,
+            table: table.to_string(),
+            generation,
+        })
+        .into_iter()
+        .collect();
+    RequestBody::Snapshot {
+        family: Some(family),
+        table: Some(table.to_string()),
+        counters: false,
+        known,
+        counters_after,
     }
 }
 

@@ -34,6 +34,15 @@ pub enum RequestBody {
         /// carry only the edits since (see [`TableSnapshot::delta`]).
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         known: Vec<TableVersion>,
+        /// One table (`family` and `table` given): the server may answer in two replies with
+        /// this request's id, when reading the counters is the bigger part of the work (an
+        /// nf_tables table of many rules: a netlink dump of every rule). The first carries
+        /// the rules, with counters as of the server's last read, and says
+        /// [`Snapshot::counters_follow`]; the server starts reading the counters as it sends
+        /// it. The second is the same table with current counters, as edits since the
+        /// first's generation (see [`TableSnapshot::delta`]).
+        #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+        counters_after: bool,
     },
     /// Apply a transaction all-or-nothing. With `return_tables: false` the reply carries only
     /// the touched tables' new generations, not their text (faster for large tables).
@@ -154,6 +163,10 @@ impl TableSnapshot {
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Snapshot {
     pub tables: Vec<TableSnapshot>,
+    /// A second reply with current counters follows (see `RequestBody::Snapshot`'s
+    /// `counters_after`).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub counters_follow: bool,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -275,7 +275,6 @@ struct Builder<'py> {
     /// `is_standard(nfproto, name)` of the Python side, asked once per target name.
     is_standard: Bound<'py, PyAny>,
     standard: RefCell<HashMap<String, Bound<'py, PyAny>, BuildHasherDefault<Fnv>>>,
-    zero: Bound<'py, PyAny>,
     words: Words<'py>,
 }
 
@@ -333,7 +332,6 @@ impl<'py> Builder<'py> {
                 })
                 .into_any()
         });
-        let counters = counters_of(pair, &self.zero)?;
         let (tname, topts, goto): (&str, &[OptionRef<'_, Token<'_>>], bool) = match &r.target {
             Some((t, goto)) => (&t.name, r.options_of(t), *goto),
             None => ("", &[], false),
@@ -381,7 +379,8 @@ impl<'py> Builder<'py> {
         let mut fields = vec![
             (intern!(py, "chain"), self.chain.clone()),
             (intern!(py, "_spec_cache"), spec_obj.clone()),
-            (intern!(py, "_counters"), counters),
+            // The entry itself: its counters may still be on their way (`Rule.get_counters`).
+            (intern!(py, "_counters"), pair.clone()),
             (intern!(py, "_matches"), match_list),
             (intern!(py, "_target"), target),
         ];
@@ -445,7 +444,6 @@ pub fn build_rules<'py>(
         chain,
         is_standard,
         standard: RefCell::new(HashMap::default()),
-        zero: PyTuple::new(py, [0u8, 0u8])?.into_any(),
         words: Words::new(py),
     };
     let rules = pairs

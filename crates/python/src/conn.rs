@@ -14,8 +14,8 @@ use pyo3::exceptions::{PyException, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyList, PyString, PyTuple};
 use pytables_client::{
-    Client, ClientError, CommitReply, ConnectOptions, Op, ServerError, TableSnapshot, TableVersion,
-    Transaction,
+    Client, ClientError, CommitReply, ConnectOptions, Op, PendingSnapshot, ServerError, Snapshot,
+    TableSnapshot, TableVersion, Transaction,
 };
 use pytables_core::ops::Edit;
 use pytables_core::{Chain, Counters, Family};
@@ -73,8 +73,22 @@ const AUTOSTART_WAIT: Duration = Duration::from_secs(15);
 
 #[pyclass(module = "pytables._native")]
 pub struct Connection {
-    client: Mutex<Option<Client>>,
+    live: Mutex<Option<Live>>,
     timeout: Duration,
+}
+
+/// A connected client, and the counters it asked for ahead (see `Connection::snapshot`).
+struct Live {
+    client: Client,
+    ahead: Vec<Ahead>,
+}
+
+/// A snapshot with current counters, asked for and not read yet: of `table` at `generation`.
+struct Ahead {
+    family: Family,
+    table: String,
+    generation: u64,
+    pending: PendingSnapshot,
 }
 
 fn counters(c: Option<Counters>) -> PyCounters {
@@ -271,21 +285,26 @@ impl Connection {
         }
     }
 
-    /// Runs `f` with a connected client; reconnects once if the connection broke.
+    /// Runs `f` with a connected client; reconnects once if the connection broke (what was
+    /// asked ahead on the old one is lost).
     fn with_client<T>(
         &self,
         py: Python<'_>,
-        f: impl Fn(&mut Client) -> Result<T, ClientError> + Send + Sync,
+        f: impl Fn(&mut Live) -> Result<T, ClientError> + Send + Sync,
     ) -> PyResult<T>
     where
         T: Send,
     {
         let python = python_executable(py);
         py.allow_threads(|| {
-            let mut guard = self.client.lock().unwrap_or_else(|p| p.into_inner());
+            let mut guard = self.live.lock().unwrap_or_else(|p| p.into_inner());
             for attempt in 0..2 {
                 if guard.is_none() {
-                    *guard = Some(self.connect(&python).map_err(ConnectionLost::new_err)?);
+                    let client = self.connect(&python).map_err(ConnectionLost::new_err)?;
+                    *guard = Some(Live {
+                        client,
+                        ahead: Vec::new(),
+                    });
                 }
                 match f(guard.as_mut().expect("connected")) {
                     Ok(v) => return Ok(v),
@@ -302,6 +321,25 @@ impl Connection {
             }
             unreachable!("two attempts return")
         })
+    }
+}
+
+/// The table of a snapshot reply for Python; None when the server knows no such table.
+fn first_reply(py: Python<'_>, result: PyResult<Snapshot>) -> PyResult<Option<PyReply>> {
+    let snap = match result {
+        Ok(s) => s,
+        Err(e) if e.is_instance_of::<ServerErrorExc>(py) => {
+            let text = e.value(py).to_string();
+            if text.contains("bad_request") {
+                return Ok(None);
+            }
+            return Err(e);
+        }
+        Err(e) => return Err(e),
+    };
+    match snap.tables.first() {
+        Some(t) => reply_of(py, t).map(Some),
+        None => Ok(None),
     }
 }
 
@@ -351,17 +389,18 @@ impl Connection {
     #[pyo3(signature = (timeout = 60.0))]
     fn new(timeout: f64) -> Self {
         Connection {
-            client: Mutex::new(None),
+            live: Mutex::new(None),
             timeout: Duration::from_secs_f64(timeout.max(0.001)),
         }
     }
 
-    /// `(generation, chains)` of one table, or None when iptables knows no such table. With
-    /// `counters` the server re-reads the table first, so packet and byte counters are current.
     /// One table: `(generation, chains, delta)` (see [`PyReply`]), None when iptables has no
     /// such table. With `held` (the generation of the caller's copy) the reply may be only the
-    /// edits since. The server re-reads the kernel first: counters are current.
-    #[pyo3(signature = (family, table, counters = false, held = None))]
+    /// edits since. The server re-reads the kernel first: counters are current. With `later`,
+    /// `(generation, chains, delta, follow)`: when `follow`, the counters are as of the
+    /// server's last read and the current ones, which the server reads as it answers, wait
+    /// for [`Connection::counters`].
+    #[pyo3(signature = (family, table, counters = false, held = None, later = false))]
     fn snapshot(
         &self,
         py: Python<'_>,
@@ -369,26 +408,77 @@ impl Connection {
         table: &str,
         counters: bool,
         held: Option<u64>,
-    ) -> PyResult<Option<PyReply>> {
+        later: bool,
+    ) -> PyResult<Option<PyObject>> {
         let _ = counters; // every snapshot re-reads the kernel's counters now
         let fam = family_of(family)?;
         let table = table.to_string();
-        let result = self.with_client(py, |c| c.snapshot_since(fam, &table, held));
-        let snap = match result {
-            Ok(s) => s,
-            Err(e) if e.is_instance_of::<ServerErrorExc>(py) => {
-                let text = e.value(py).to_string();
-                if text.contains("bad_request") {
-                    return Ok(None);
-                }
-                return Err(e);
-            }
-            Err(e) => return Err(e),
-        };
-        match snap.tables.first() {
-            Some(t) => reply_of(py, t).map(Some),
-            None => Ok(None),
+        if !later {
+            let result = self.with_client(py, |l| l.client.snapshot_since(fam, &table, held));
+            let Some(reply) = first_reply(py, result)? else {
+                return Ok(None);
+            };
+            return Ok(Some(reply.into_pyobject(py)?.into_any().unbind()));
         }
+        let result = self.with_client(py, |l| {
+            if let Some(at) = l
+                .ahead
+                .iter()
+                .position(|a| a.family == fam && a.table == table)
+            {
+                let old = l.ahead.swap_remove(at);
+                l.client.forget(old.pending);
+            }
+            let (snap, pending) = l.client.snapshot_since_counters_after(fam, &table, held)?;
+            let follow = pending.is_some();
+            if let (Some(pending), Some(t)) = (pending, snap.tables.first()) {
+                l.ahead.push(Ahead {
+                    family: fam,
+                    table: table.clone(),
+                    generation: t.generation,
+                    pending,
+                });
+            }
+            Ok((snap, follow))
+        });
+        let (result, follow) = match result {
+            Ok((snap, follow)) => (Ok(snap), follow),
+            Err(e) => (Err(e), false),
+        };
+        let Some((generation, chains, delta)) = first_reply(py, result)? else {
+            return Ok(None);
+        };
+        let reply = (generation, chains, delta, follow).into_pyobject(py)?;
+        Ok(Some(reply.into_any().unbind()))
+    }
+
+    /// The table with current counters, as edits since `generation` (the generation a
+    /// `snapshot(later=True)` returned): the second reply to that request, or a new request
+    /// when that one is gone.
+    fn counters(
+        &self,
+        py: Python<'_>,
+        family: &str,
+        table: &str,
+        generation: u64,
+    ) -> PyResult<Option<PyReply>> {
+        let fam = family_of(family)?;
+        let table = table.to_string();
+        let result = self.with_client(py, |l| {
+            let at = l
+                .ahead
+                .iter()
+                .position(|a| a.family == fam && a.table == table && a.generation == generation);
+            match at {
+                Some(at) => {
+                    let ahead = l.ahead.swap_remove(at);
+                    l.client.receive_snapshot(ahead.pending)
+                }
+                // Gone with a reconnection, or replaced by a newer read.
+                None => l.client.snapshot_since(fam, &table, Some(generation)),
+            }
+        });
+        first_reply(py, result)
     }
 
     /// Commits a transaction given as a JSON list of ops; returns the new state of every table
@@ -414,19 +504,19 @@ impl Connection {
                 })
             })
             .collect::<PyResult<Vec<_>>>()?;
-        let reply = self.with_client(py, |c| c.commit_since(&tx, known.clone()))?;
+        let reply = self.with_client(py, |l| l.client.commit_since(&tx, known.clone()))?;
         reply_tuples(py, &reply)
     }
 
     /// The server's status as JSON.
     fn status(&self, py: Python<'_>) -> PyResult<String> {
-        let s = self.with_client(py, |c| c.status())?;
+        let s = self.with_client(py, |l| l.client.status())?;
         Ok(serde_json::to_string(&s).unwrap_or_default())
     }
 
     /// Drops the connection (the next call reconnects).
     fn close(&self) {
-        *self.client.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        *self.live.lock().unwrap_or_else(|p| p.into_inner()) = None;
     }
 }
 

@@ -6,7 +6,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use pytables_proto::frame::{body_len, encode};
-use pytables_proto::{Request, RequestBody, Response, ResponseBody, ServerError, PROTOCOL_VERSION};
+use pytables_proto::{
+    Request, RequestBody, Response, ResponseBody, ServerError, Snapshot, PROTOCOL_VERSION,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::UnixStream;
 use tokio::sync::{mpsc, oneshot};
@@ -59,12 +61,30 @@ pub async fn serve(stream: UnixStream, shared: Arc<Shared>) {
             Err(e) => return fail(&mut wr, &peer, format!("malformed message: {e}")).await,
         };
         connected.served();
-        let body = handle(req.body, &peer, &shared).await;
+        let mut follow = None;
+        let body = handle(req.body, &peer, &shared, &mut follow).await;
         let Ok(frame) = encode(&Response { id: req.id, body }) else {
             return;
         };
         if wr.write_all(&frame).await.is_err() {
             return;
+        }
+        if let Some(rx) = follow {
+            let body = match rx.await {
+                Ok(Ok(s)) => ResponseBody::Snapshot(s),
+                Ok(Err(error)) => ResponseBody::Error { error },
+                Err(_) => ResponseBody::Error {
+                    error: ServerError::Internal {
+                        message: "the writer stopped (server shutting down)".into(),
+                    },
+                },
+            };
+            let Ok(frame) = encode(&Response { id: req.id, body }) else {
+                return;
+            };
+            if wr.write_all(&frame).await.is_err() {
+                return;
+            }
         }
     }
 }
@@ -84,7 +104,15 @@ async fn fail(wr: &mut tokio::net::unix::OwnedWriteHalf, peer: &Peer, message: S
     let _ = wr.shutdown().await;
 }
 
-async fn handle(body: RequestBody, peer: &Peer, shared: &Shared) -> ResponseBody {
+/// A second reply to come for the request just answered (see `counters_after`).
+type Follow = oneshot::Receiver<Result<Snapshot, ServerError>>;
+
+async fn handle(
+    body: RequestBody,
+    peer: &Peer,
+    shared: &Shared,
+    follow: &mut Option<Follow>,
+) -> ResponseBody {
     let denied = |what: &str| ResponseBody::Error {
         error: ServerError::PermissionDenied {
             message: format!("uid {} ({}) may not {what}", peer.uid, peer.program),
@@ -111,11 +139,13 @@ async fn handle(body: RequestBody, peer: &Peer, shared: &Shared) -> ResponseBody
             table,
             counters,
             known,
+            counters_after,
         } => {
             if !shared.policy.may_read(peer) {
                 return denied("read the ruleset");
             }
             let (reply, rx) = oneshot::channel();
+            let (then, then_rx) = oneshot::channel();
             let r = ask(
                 shared,
                 Command::Snapshot {
@@ -123,13 +153,19 @@ async fn handle(body: RequestBody, peer: &Peer, shared: &Shared) -> ResponseBody
                     table,
                     counters,
                     known,
+                    counters_after: counters_after.then_some(then),
                     reply,
                 },
                 rx,
             )
             .await;
             match r.and_then(|x| x) {
-                Ok(s) => ResponseBody::Snapshot(s),
+                Ok(s) => {
+                    if s.counters_follow {
+                        *follow = Some(then_rx);
+                    }
+                    ResponseBody::Snapshot(s)
+                }
                 Err(error) => ResponseBody::Error { error },
             }
         }

@@ -66,6 +66,9 @@ pub enum Command {
         counters: bool,
         /// Tables the client holds (it gets only the edits since for those).
         known: Vec<TableVersion>,
+        /// Where to send current counters in a second reply, if the first leaves them out
+        /// (see `RequestBody::Snapshot`'s `counters_after`).
+        counters_after: Option<oneshot::Sender<Result<Snapshot, ServerError>>>,
         reply: oneshot::Sender<Result<Snapshot, ServerError>>,
     },
     Status {
@@ -99,6 +102,10 @@ pub struct Writer {
     /// iptables-restore processes started ahead, waiting for the next script.
     warm: crate::warm::Warm,
 }
+
+/// Rules in a table from which a snapshot's counters come in a reply of their own (see
+/// `Writer::counters_cost_more`): below it the dump takes under a few milliseconds.
+const SPLIT_COUNTERS_FROM: usize = 1000;
 
 /// A transaction waiting for its answer.
 struct Pending {
@@ -162,11 +169,37 @@ impl Writer {
                         table,
                         counters,
                         known,
+                        counters_after,
                         reply,
                     } => {
                         self.settle();
-                        let snap = self.snapshot(family, table.as_deref(), counters, &known);
-                        let _ = reply.send(snap);
+                        let split = counters_after
+                            .filter(|_| !counters && self.counters_cost_more(family, &table));
+                        let Some(then) = split else {
+                            let snap =
+                                self.snapshot(family, table.as_deref(), counters, true, &known);
+                            let _ = reply.send(snap);
+                            continue;
+                        };
+                        // The rules now, the counters right after (the client builds its
+                        // objects meanwhile).
+                        let first = self.snapshot(family, table.as_deref(), false, false, &known);
+                        let version = first.as_ref().ok().and_then(|s| s.tables.first()).map(|t| {
+                            TableVersion {
+                                family: t.family,
+                                table: t.table.clone(),
+                                generation: t.generation,
+                            }
+                        });
+                        let follows = version.is_some();
+                        let _ = reply.send(first.map(|s| Snapshot {
+                            counters_follow: follows,
+                            ..s
+                        }));
+                        if let Some(v) = version {
+                            let second = self.snapshot(family, table.as_deref(), false, true, &[v]);
+                            let _ = then.send(second);
+                        }
                     }
                     Command::Status { reply } => {
                         self.settle();
@@ -223,11 +256,29 @@ impl Writer {
         self.lock = None;
     }
 
+    /// Whether reading the current counters of the one table asked for is worth a reply of
+    /// its own: on nf_tables (a netlink dump of every rule) for a table of many rules. On
+    /// legacy they come with the check's copy of the table.
+    fn counters_cost_more(&self, family: Option<Family>, table: &Option<String>) -> bool {
+        let (Some(family), Some(table)) = (family, table) else {
+            return false;
+        };
+        self.state.runner.backend == Backend::Nft
+            && self
+                .state
+                .tables
+                .get(&(family, table.clone()))
+                .is_some_and(|t| t.table.rule_count() >= SPLIT_COUNTERS_FROM)
+    }
+
+    /// The tables asked for, brought up to date with the kernel (with `current_counters`,
+    /// their counters too).
     fn snapshot(
         &mut self,
         family: Option<Family>,
         table: Option<&str>,
         counters: bool,
+        current_counters: bool,
         known: &[TableVersion],
     ) -> Result<Snapshot, ServerError> {
         let families: Vec<Family> = match family {
@@ -259,10 +310,11 @@ impl Writer {
                 // Asked for a re-read (iptables-save -c), whatever the fingerprints say.
                 self.state.invalidate(&key);
             }
-            self.refresh(&key, true)
+            self.refresh(&key, current_counters)
                 .map_err(|message| ServerError::BadRequest { message })?;
             let held = generation_held(known, &key);
-            snap.tables.extend(self.state.snapshot(&key, held, true));
+            snap.tables
+                .extend(self.state.snapshot(&key, held, current_counters));
         }
         Ok(snap)
     }
