@@ -348,17 +348,12 @@ impl Client {
         table: &str,
         held: Option<u64>,
     ) -> Result<Snapshot, ClientError> {
-        let known = held
-            .map(|generation| TableVersion {
-                family,
-                table: table.to_string(),
-                generation,
-            })
-            .into_iter()
-            .collect();
         // Counters are current in every snapshot (`counters: true` would also force an
         // iptables-save, whatever the server's fingerprints say).
-        self.snapshot_request(Some(family), Some(table), false, known)
+        match self.call(snapshot_body(family, table, held, false))? {
+            ResponseBody::Snapshot(s) => Ok(s),
+            other => Err(unexpected(&other)),
+        }
     }
 
     /// [`snapshot_since`](Self::snapshot_since) for a caller with work to do before it needs
