@@ -1,9 +1,12 @@
 """Counters of real traffic. A table's rules arrive first and their counters after
 (`Table._load`): whatever reads them must get the kernel's counters as of that read."""
 
+import os
+import signal
 import socket
 import subprocess
 import sys
+import time
 
 import pytables as iptc
 
@@ -118,3 +121,29 @@ def test_counters_after_another_process_committed_in_between(netns):
     t._counters_due = (generation, data)
     t._resolve_counters()
     assert rules[0].counters[0] == 5
+
+
+def test_a_server_gone_while_counters_are_on_their_way(netns):
+    """The server is killed after the rules of a big table arrived: reading a counter neither
+    hangs nor raises (it is the kernel's if the second reply was already sent, else the one
+    the rules came with), and the next refresh, from a new server, has the kernel's."""
+    lines = ["*filter", ":BIG - [0:0]"]
+    lines += ["-A BIG -s 10.%d.%d.0/24 -j RETURN" % (i // 256, i % 256) for i in range(1500)]
+    subprocess.run([netns.binary("-restore"), "--noflush"], input="\n".join(lines + ["COMMIT", ""]),
+                   text=True, check=True)
+    t = iptc.Table("filter")
+    out = iptc.Chain(t, "OUTPUT")
+    out.append_rule(_counting_rule())
+    _send(3)
+    t.refresh()
+    rules = out.rules
+    servers = subprocess.run(["pgrep", "-f", "pytables._native as n; n.serve"], capture_output=True,
+                             text=True, check=False).stdout.split()
+    mine = subprocess.run(["ip", "netns", "pids", netns.name], capture_output=True, text=True,
+                          check=True).stdout.split()
+    for pid in set(servers) & set(mine):
+        os.kill(int(pid), signal.SIGKILL)
+    time.sleep(0.1)
+    assert rules[0].counters[0] in (0, 3)
+    t.refresh()
+    assert out.rules[0].counters[0] == 3
