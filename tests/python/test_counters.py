@@ -27,6 +27,21 @@ def _counting_rule(port=9):
     return r
 
 
+def _big_table_counting_3(netns):
+    """filter with a 1,500-rule chain BIG, and OUTPUT's counting rule after 3 datagrams, read
+    (refreshed) since: on nf_tables its counters follow the rules."""
+    lines = ["*filter", ":BIG - [0:0]"]
+    lines += ["-A BIG -s 10.%d.%d.0/24 -j RETURN" % (i // 256, i % 256) for i in range(1500)]
+    subprocess.run([netns.binary("-restore"), "--noflush"], input="\n".join(lines + ["COMMIT", ""]),
+                   text=True, check=True)
+    t = iptc.Table("filter")
+    out = iptc.Chain(t, "OUTPUT")
+    out.append_rule(_counting_rule())
+    _send(3)
+    t.refresh()
+    return t, out
+
+
 def test_counters_read_after_the_rules_are_the_kernels(netns):
     t = iptc.Table("filter")
     out = iptc.Chain(t, "OUTPUT")
@@ -51,15 +66,7 @@ def test_counters_read_after_the_rules_are_the_kernels(netns):
 def test_counters_that_follow_the_rules_of_a_big_table(netns):
     """On nf_tables a table of 1,000 rules or more gets its rules first and the counters in a
     second reply (the server starts reading them as it answers); legacy in one reply."""
-    lines = ["*filter", ":BIG - [0:0]"]
-    lines += ["-A BIG -s 10.%d.%d.0/24 -j RETURN" % (i // 256, i % 256) for i in range(1500)]
-    subprocess.run([netns.binary("-restore"), "--noflush"], input="\n".join(lines + ["COMMIT", ""]),
-                   text=True, check=True)
-    t = iptc.Table("filter")
-    out = iptc.Chain(t, "OUTPUT")
-    out.append_rule(_counting_rule())
-    _send(3)
-    t.refresh()
+    t, out = _big_table_counting_3(netns)
     if netns.backend == "nft":
         assert t._counters_due is not None
     rules = out.rules
@@ -127,15 +134,7 @@ def test_a_server_gone_while_counters_are_on_their_way(netns):
     """The server is killed after the rules of a big table arrived: reading a counter neither
     hangs nor raises (it is the kernel's if the second reply was already sent, else the one
     the rules came with), and the next refresh, from a new server, has the kernel's."""
-    lines = ["*filter", ":BIG - [0:0]"]
-    lines += ["-A BIG -s 10.%d.%d.0/24 -j RETURN" % (i // 256, i % 256) for i in range(1500)]
-    subprocess.run([netns.binary("-restore"), "--noflush"], input="\n".join(lines + ["COMMIT", ""]),
-                   text=True, check=True)
-    t = iptc.Table("filter")
-    out = iptc.Chain(t, "OUTPUT")
-    out.append_rule(_counting_rule())
-    _send(3)
-    t.refresh()
+    t, out = _big_table_counting_3(netns)
     rules = out.rules
     servers = subprocess.run(["pgrep", "-f", "pytables._native as n; n.serve"], capture_output=True,
                              text=True, check=False).stdout.split()
