@@ -98,15 +98,19 @@ impl Warm {
         script: &str,
         check: impl FnOnce() -> bool,
     ) -> Result<bool, RestoreFailure> {
-        let slot = &mut self.slots[index(family)];
-        slot.used = true;
-        let parts = split_block(script);
-        let waiting = slot.waiting.pop_front();
-        let (Some((head, body)), Some(mut w)) = (parts, waiting) else {
+        let Some((head, body)) = split_block(script) else {
             if !check() {
                 return Ok(false);
             }
             return self.restore(runner, family, script).map(|()| true);
+        };
+        let slot = &mut self.slots[index(family)];
+        slot.used = true;
+        let Some(mut w) = slot.waiting.pop_front() else {
+            if !check() {
+                return Ok(false);
+            }
+            return runner.restore(family, script, true).map(|()| true);
         };
         let alive = matches!(w.child.try_wait(), Ok(None));
         if !alive || !fits(&w.stdin, script.len()) || w.stdin.write_all(head.as_bytes()).is_err() {
