@@ -128,7 +128,53 @@ pub struct ChainCounters {
     pub chain: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub policy: Option<Counters>,
+    /// Each rule's (empty when `packed` holds them).
     pub rules: Vec<Option<Counters>>,
+    /// Each rule's as `[packets, bytes, packets, bytes, …]`, for a client that sent
+    /// `counters_after` (so knows this form), when every rule's counters are known: a long
+    /// list of numbers decodes several times faster than one of objects.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub packed: Vec<u64>,
+}
+
+impl ChainCounters {
+    /// Moves `rules` into `packed` if every rule's counters are known.
+    pub fn pack(&mut self) {
+        if self.rules.iter().all(Option::is_some) {
+            self.packed = self
+                .rules
+                .drain(..)
+                .flatten()
+                .flat_map(|k| [k.packets, k.bytes])
+                .collect();
+        }
+    }
+
+    /// Each rule's counters, whichever form they came in.
+    pub fn rule_counters(&self) -> Vec<Option<Counters>> {
+        if self.packed.is_empty() {
+            return self.rules.clone();
+        }
+        self.packed
+            .chunks_exact(2)
+            .map(|k| {
+                Some(Counters {
+                    packets: k[0],
+                    bytes: k[1],
+                })
+            })
+            .collect()
+    }
+}
+
+impl Snapshot {
+    /// Packs every table's counters (see [`ChainCounters::pack`]).
+    pub fn pack_counters(&mut self) {
+        let deltas = self.tables.iter_mut().filter_map(|t| t.delta.as_mut());
+        for c in deltas.flat_map(|d| d.counters.iter_mut().flatten()) {
+            c.pack();
+        }
+    }
 }
 
 impl TableSnapshot {
@@ -147,13 +193,14 @@ impl TableSnapshot {
             e.apply(table).map_err(|e| e.to_string())?;
         }
         for c in delta.counters.iter().flatten() {
+            let rules = c.rule_counters();
             let ch = table
                 .chain_mut(&c.chain)
-                .filter(|ch| ch.rules.len() == c.rules.len())
+                .filter(|ch| ch.rules.len() == rules.len())
                 .ok_or_else(|| format!("counters do not fit chain {}", c.chain))?;
             ch.counters = c.policy;
-            for (r, k) in ch.rules.iter_mut().zip(&c.rules) {
-                r.counters = *k;
+            for (r, k) in ch.rules.iter_mut().zip(rules) {
+                r.counters = k;
             }
         }
         Ok(())
@@ -379,5 +426,35 @@ mod tests {
         let s: Status = serde_json::from_str(old).unwrap();
         assert!(s.clients.is_empty());
         assert_eq!(s.races, 0);
+    }
+
+    #[test]
+    fn packed_counters_read_as_the_objects_and_unknown_ones_stay_objects() {
+        let k = |p, b| {
+            Some(Counters {
+                packets: p,
+                bytes: b,
+            })
+        };
+        let rules = vec![k(1, 60), k(0, 0), k(7, 700)];
+        let mut c = ChainCounters {
+            chain: "X".into(),
+            policy: None,
+            rules: rules.clone(),
+            packed: Vec::new(),
+        };
+        c.pack();
+        assert!(c.rules.is_empty() && c.packed == [1, 60, 0, 0, 7, 700]);
+        let json = serde_json::to_string(&c).unwrap();
+        let back: ChainCounters = serde_json::from_str(&json).unwrap();
+        assert_eq!(back.rule_counters(), rules);
+        // The form older servers send (no `packed`) still reads.
+        let old: ChainCounters =
+            serde_json::from_str(r#"{"chain":"X","rules":[{"packets":1,"bytes":60},null]}"#)
+                .unwrap();
+        assert_eq!(old.rule_counters(), vec![k(1, 60), None]);
+        let mut unknown = old.clone();
+        unknown.pack();
+        assert_eq!(unknown, old);
     }
 }

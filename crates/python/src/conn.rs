@@ -150,7 +150,7 @@ fn reply_of(py: Python<'_>, t: &TableSnapshot) -> PyResult<PyReply> {
     let chain_counters = d.counters.as_ref().map(|cs| {
         cs.iter()
             .map(|c| {
-                let rules = c.rules.iter().map(|k| counters(*k)).collect();
+                let rules = c.rule_counters().into_iter().map(counters).collect();
                 (c.chain.clone(), counters(c.policy), rules)
             })
             .collect()

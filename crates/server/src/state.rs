@@ -286,6 +286,7 @@ impl State {
                         chain: c.name.clone(),
                         policy: c.counters,
                         rules: c.rules.iter().map(|r| r.counters).collect(),
+                        packed: Vec::new(),
                     })
                     .collect()
             });

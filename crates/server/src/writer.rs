@@ -173,11 +173,16 @@ impl Writer {
                         reply,
                     } => {
                         self.settle();
+                        // A client that sent `counters_after` reads packed counters.
+                        let packed = counters_after.is_some();
                         let split = counters_after
                             .filter(|_| !counters && self.counters_cost_more(family, &table));
                         let Some(then) = split else {
-                            let snap =
+                            let mut snap =
                                 self.snapshot(family, table.as_deref(), counters, true, &known);
+                            if packed {
+                                snap.iter_mut().for_each(Snapshot::pack_counters);
+                            }
                             let _ = reply.send(snap);
                             continue;
                         };
@@ -197,7 +202,9 @@ impl Writer {
                             ..s
                         }));
                         if let Some(v) = version {
-                            let second = self.snapshot(family, table.as_deref(), false, true, &[v]);
+                            let mut second =
+                                self.snapshot(family, table.as_deref(), false, true, &[v]);
+                            second.iter_mut().for_each(Snapshot::pack_counters);
                             let _ = then.send(second);
                         }
                     }
