@@ -110,3 +110,27 @@ def test_counters_and_zeroing(netns):
     saved = subprocess.run([netns.binary("-save"), "-c", "-t", "filter"], capture_output=True, text=True,
                            check=True).stdout
     assert "[0:0] -A CNT -j ACCEPT" in saved
+
+
+def test_interface_names_iptables_save_cannot_print_back(netns):
+    # The kernel takes any bytes; iptables-save prints the name bare. Ours are refused when set
+    # (MIGRATING #32); those made by another program do not stop the server, and reading their
+    # chain names the rule.
+    for odd in ["eth0 -j DROP", 'a"b', "a\\b", "x\ny", "!tab\there"]:
+        with pytest.raises(ValueError, match="no space, quote"):
+            iptc.Rule().in_interface = odd
+    for odd in ["eth0 -j DROP", 'a"b']:
+        netns.run("-A", "INPUT", "-i", odd, "-j", "ACCEPT")
+    netns.run("-N", "CLEAN")
+    chain = iptc.Chain(iptc.Table("filter"), "INPUT")
+    rule = iptc.Rule()
+    rule.protocol = "tcp"
+    rule.create_target("DROP")
+    chain.insert_rule(rule)
+    chain.append_rule(rule)
+    assert netns.rules()[0] == "-A INPUT -p tcp -j DROP"
+    assert netns.rules()[-1] == "-A INPUT -p tcp -j DROP"
+    with pytest.raises(ValueError, match="eth0 -j DROP -j ACCEPT"):
+        list(chain.rules)
+    assert iptc.Chain(iptc.Table("filter"), "CLEAN").rules == []
+    assert "CLEAN" in iptc.easy.get_chains("filter")

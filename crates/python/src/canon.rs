@@ -270,6 +270,8 @@ fn probe(
         }
         Err(ProbeError::Refused { message, .. }) => {
             let message = message.trim();
+            let incomplete = !message.contains(" failed")
+                && py.allow_threads(|| parses_alone(family, table, &text));
             // libxtables names the value being parsed; ours is the option set last.
             let value = options
                 .last()
@@ -282,14 +284,19 @@ fn probe(
                 .filter(|(head, _)| head.contains(" v") && !head.contains('\n'))
                 .map(|(_, r)| r.trim_start_matches([';', ' ']))
                 .unwrap_or(message);
-            return Err(value_refusal(
+            let err = value_refusal(
                 py,
                 kind,
                 name,
                 &value,
                 &format!("iptables refused `{text}`: {message}"),
                 reason,
-            ));
+            );
+            if incomplete {
+                // The parser took every option: the refusal is the final check's.
+                err.value(py).setattr("incomplete", true)?;
+            }
+            return Err(err);
         }
         Err(_) => return Ok(None),
     };
@@ -309,6 +316,27 @@ fn probe(
         parsed.target.map(|t| from_args(py, &t.options))
     };
     found.transpose()
+}
+
+/// An option iptables cannot know; the parser stops at it, before the final check.
+const PARSE_ONLY: &str = "--pytables-parse-only";
+
+/// Whether iptables' parser takes every option of `spec`, judged apart from the extension's
+/// final check (which runs only after the last option): followed by an option no extension has,
+/// a spec whose options parse is refused for that option alone. python-iptables parses one
+/// option at a time and runs the final check in `final_check()`, so a refusal that is the
+/// final check's (a combination of options, one still missing) waits for it.
+fn parses_alone(family: Family, table: &str, spec: &str) -> bool {
+    let probe = format!("{spec} {PARSE_ONLY}");
+    match Prober::global(backend())
+        .canonical(family, table, &[probe.as_str()])
+        .pop()
+    {
+        Some(Err(ProbeError::Refused { message, .. })) => {
+            message.contains(&format!("unknown option \"{PARSE_ONLY}\""))
+        }
+        _ => false,
+    }
 }
 
 /// True when iptables' refusal is only that this kernel lacks the extension (plus what follows

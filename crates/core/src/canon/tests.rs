@@ -38,6 +38,16 @@ fn addresses_masks_and_protocols() {
     assert!(v4("-s example.org").starts_with("UNKNOWN"));
     assert!(v6("-f").starts_with("ERROR: -f"));
     assert!(v4("-i averyveryverylongname").contains("IFNAMSIZ"));
+    // iptables-save prints an interface bare: a name it could not print back is refused.
+    for odd in [
+        r#"-i "eth0 -j DROP""#,
+        r#"-o "a\"b""#,
+        r#"-i "a\\b""#,
+        "-i \"x\ty\"",
+    ] {
+        assert!(v4(odd).contains("no space, quote"), "{odd}: {}", v4(odd));
+    }
+    assert_eq!(v4("-i eth0.1@x -o wg+"), "-i eth0.1@x -o wg+");
 }
 
 #[test]

@@ -78,6 +78,16 @@ pub(crate) fn interface<'a>(flag: &'static str, v: Option<NegRef<'a>>) -> Field<
             format!("interface name `{name}' must be shorter than IFNAMSIZ (15)"),
         ));
     }
+    if name
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || "\"'\\".contains(c))
+    {
+        // iptables-save prints the name bare: the rule could not be read back.
+        return Err(field_err(
+            flag,
+            format!("interface name {name:?}: no space, quote, backslash or control character"),
+        ));
+    }
     let plain = !name.is_empty()
         && name != "+"
         && name
