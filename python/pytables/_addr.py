@@ -189,9 +189,6 @@ def iface_from_user(value):
     inv, name = _split_inv(value)
     if len(name) >= IFNAMSIZ:
         raise ValueError("interface name %s too long" % name)
-    if any(c.isspace() or c in "\"'\\" or ord(c) < 32 or ord(c) == 127 for c in name):
-        # iptables-save prints the name bare, so the rule could not be read back (MIGRATING #32).
-        raise ValueError("interface name %r: no space, quote, backslash or control character" % name)
     if name == "+":
         return None
     return ("!" if inv else "") + name

@@ -57,6 +57,13 @@ fn format_status(s: &Status, recent: &[AuditEntry]) -> String {
         "commits   {} committed, {} refused, {} iptables-restore runs, {} reloads, {} races, {} rules moved back",
         s.committed, s.refused, s.restore_runs, s.reloads, s.races, s.moved_back
     );
+    if s.unchecked > 0 || s.found_after > 0 {
+        let _ = writeln!(
+            o,
+            "legacy    {} changes without a check first, {} tables found changed after a commit",
+            s.unchecked, s.found_after
+        );
+    }
     let _ = writeln!(
         o,
         "\n{:<6} {:<10} {:>20} {:>7} {:>7}",

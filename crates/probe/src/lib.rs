@@ -88,7 +88,8 @@ impl Prober {
             if s.contains(['\n', '\r', '\0']) {
                 results[i] = Some(Err(ProbeError::Refused {
                     spec: s.to_string(),
-                    message: "a rule specification cannot contain a line break or NUL character".into(),
+                    message: "a rule specification cannot contain a line break or NUL character"
+                        .into(),
                 }));
                 continue;
             }

@@ -268,6 +268,13 @@ pub struct Status {
     /// server then moved back. See PROTOCOL.md.
     #[serde(default)]
     pub moved_back: u64,
+    /// Legacy only: table changes committed without a check of the kernel's table first
+    /// (appends and top inserts; see PROTOCOL.md), and the comparisons after a commit that
+    /// found the kernel's table not as the server holds it (the table was re-read).
+    #[serde(default)]
+    pub unchecked: u64,
+    #[serde(default)]
+    pub found_after: u64,
     /// The connected clients, oldest connection first (the asker included). Absent in
     /// replies of servers before it was added.
     #[serde(default)]

@@ -6,6 +6,7 @@
 //! - legacy: `IPT_SO_GET_INFO` (entry count, size) and a hash of the `IPT_SO_GET_ENTRIES` blob
 //!   with each entry's counters zeroed (so traffic does not look like a change).
 
+use std::collections::HashMap;
 use std::io;
 
 use pytables_core::{Backend, Family};
@@ -15,7 +16,28 @@ use crate::netlink::{self, Fd};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Fingerprint {
     NftGeneration(u32),
-    Legacy { entries: u32, size: u32, hash: u64 },
+    /// `hooks` stands for the hook offsets (`valid_hooks`, `hook_entry`, `underflow`).
+    Legacy {
+        entries: u32,
+        size: u32,
+        hooks: u64,
+        hash: u64,
+    },
+}
+
+impl Fingerprint {
+    /// What `IPT_SO_GET_INFO` alone shows of a legacy table: (entries, size, hooks).
+    pub fn outline(&self) -> Option<(u32, u32, u64)> {
+        match *self {
+            Fingerprint::Legacy {
+                entries,
+                size,
+                hooks,
+                ..
+            } => Some((entries, size, hooks)),
+            Fingerprint::NftGeneration(_) => None,
+        }
+    }
 }
 
 /// The current fingerprint of (family, table). A missing legacy table is `entries: 0`.
@@ -111,27 +133,77 @@ impl Drop for LegacyBlob {
     }
 }
 
-/// Reads (family, table) with `IPT_SO_GET_INFO` and `IPT_SO_GET_ENTRIES`; None when the
-/// table is not loaded.
-pub(crate) fn legacy_blob(family: Family, table: &str) -> io::Result<Option<LegacyBlob>> {
+/// `ipt_getinfo` of a table: its hook offsets, entry count and size.
+struct Info {
+    valid_hooks: u32,
+    hook_entry: [u32; 5],
+    underflow: [u32; 5],
+    entries: u32,
+    size: u32,
+}
+
+impl Info {
+    fn hooks(&self) -> u64 {
+        hooks_hash(self.valid_hooks, &self.hook_entry, &self.underflow)
+    }
+}
+
+fn hooks_hash(valid_hooks: u32, hook_entry: &[u32; 5], underflow: &[u32; 5]) -> u64 {
+    let mut words = [0u8; 44];
+    let all = std::iter::once(valid_hooks).chain(hook_entry.iter().chain(underflow).copied());
+    for (i, w) in all.enumerate() {
+        words[4 * i..4 * i + 4].copy_from_slice(&w.to_ne_bytes());
+    }
+    xxhash_rust::xxh3::xxh3_64(&words)
+}
+
+/// A raw socket of the family and its getsockopt level.
+fn legacy_socket(family: Family) -> io::Result<(Fd, libc::c_int)> {
     let (domain, level) = match family {
         Family::V4 => (libc::AF_INET, libc::SOL_IP),
         Family::V6 => (libc::AF_INET6, libc::SOL_IPV6),
     };
-    let fd = Fd::socket(domain, libc::IPPROTO_RAW)?;
+    Ok((Fd::socket(domain, libc::IPPROTO_RAW)?, level))
+}
+
+/// `IPT_SO_GET_INFO`; None when the table is not loaded.
+fn get_info(fd: &Fd, level: libc::c_int, table: &str) -> io::Result<Option<Info>> {
     if table.len() >= TABLE_MAXNAMELEN {
         return Err(io::Error::other("table name too long"));
     }
     let mut info = [0u8; GETINFO_LEN];
     info[..table.len()].copy_from_slice(table.as_bytes());
-    match getsockopt(&fd, level, SO_GET_INFO, &mut info) {
+    match getsockopt(fd, level, SO_GET_INFO, &mut info) {
         Ok(()) => {}
         Err(e) if e.raw_os_error() == Some(libc::ENOENT) => return Ok(None),
         Err(e) => return Err(e),
     }
     let word = |i: usize| u32::from_ne_bytes(info[i..i + 4].try_into().unwrap());
     let words = |at: usize| std::array::from_fn(|h| word(at + 4 * h));
-    let size = word(GETINFO_LEN - 4);
+    Ok(Some(Info {
+        valid_hooks: word(TABLE_MAXNAMELEN),
+        hook_entry: words(TABLE_MAXNAMELEN + 4),
+        underflow: words(TABLE_MAXNAMELEN + 24),
+        entries: word(GETINFO_LEN - 8),
+        size: word(GETINFO_LEN - 4),
+    }))
+}
+
+/// The outline of a legacy table (see [`Fingerprint::outline`]) without copying its entries:
+/// a few microseconds. A missing table is `(0, 0, 0)`.
+pub fn legacy_outline(family: Family, table: &str) -> io::Result<(u32, u32, u64)> {
+    let (fd, level) = legacy_socket(family)?;
+    Ok(get_info(&fd, level, table)?.map_or((0, 0, 0), |i| (i.entries, i.size, i.hooks())))
+}
+
+/// Reads (family, table) with `IPT_SO_GET_INFO` and `IPT_SO_GET_ENTRIES`; None when the
+/// table is not loaded.
+pub(crate) fn legacy_blob(family: Family, table: &str) -> io::Result<Option<LegacyBlob>> {
+    let (fd, level) = legacy_socket(family)?;
+    let Some(info) = get_info(&fd, level, table)? else {
+        return Ok(None);
+    };
+    let size = info.size;
     let mut blob = SPARE.with(|s| std::mem::take(&mut *s.borrow_mut()));
     blob.clear();
     blob.resize(ENTRIES_AT + size as usize, 0);
@@ -140,10 +212,10 @@ pub(crate) fn legacy_blob(family: Family, table: &str) -> io::Result<Option<Lega
     getsockopt(&fd, level, SO_GET_ENTRIES, &mut blob)?;
     Ok(Some(LegacyBlob {
         family,
-        valid_hooks: word(TABLE_MAXNAMELEN),
-        hook_entry: words(TABLE_MAXNAMELEN + 4),
-        underflow: words(TABLE_MAXNAMELEN + 24),
-        entries: word(GETINFO_LEN - 8),
+        valid_hooks: info.valid_hooks,
+        hook_entry: info.hook_entry,
+        underflow: info.underflow,
+        entries: info.entries,
         buf: blob,
     }))
 }
@@ -229,6 +301,69 @@ impl LegacyBlob {
         out
     }
 
+    /// Per chain, in the kernel's order, a hash of each rule's entry that does not depend on
+    /// where the entry sits: counters, `nfcache` and `comefrom` left out, a jump's verdict (the
+    /// offset of the chain it jumps to) replaced by that chain's name, and the verdict of a
+    /// rule without a target (the offset of the entry after it) by a mark. The same rule hashes
+    /// the same in any read of the table, so two reads can be compared rule for rule.
+    pub fn rule_hashes(&self) -> Vec<(String, Vec<u64>)> {
+        let (counters_at, next_at) = entry_layout(self.family);
+        let data = self.data();
+        let next = |offset: usize| {
+            u16::from_ne_bytes(
+                data[offset + next_at..offset + next_at + 2]
+                    .try_into()
+                    .unwrap(),
+            ) as usize
+        };
+        // A jump's verdict is the offset of the entry after the chain's ERROR head.
+        let mut starts: HashMap<usize, &str> = HashMap::new();
+        for offset in self.offsets() {
+            if let ("ERROR", name) = self.target_at(offset) {
+                let name = name.split(|&b| b == 0).next().unwrap_or_default();
+                starts.insert(
+                    offset + next(offset),
+                    std::str::from_utf8(name).unwrap_or(""),
+                );
+            }
+        }
+        let mut scratch = Vec::new();
+        self.chains()
+            .into_iter()
+            .map(|chain| {
+                let hashes = chain
+                    .rules
+                    .iter()
+                    .map(|&offset| {
+                        let end = (offset + next(offset)).min(data.len());
+                        scratch.clear();
+                        scratch.extend_from_slice(&data[offset..end]);
+                        // nfcache, then comefrom up to the end of the counters.
+                        scratch[next_at - 6..next_at - 2].fill(0);
+                        scratch[next_at + 2..counters_at + 16].fill(0);
+                        let target_offset =
+                            u16::from_ne_bytes(scratch[next_at - 2..next_at].try_into().unwrap())
+                                as usize;
+                        let (name, verdict) = self.target_at(offset);
+                        if name.is_empty() && verdict.len() >= 4 {
+                            let v = i32::from_ne_bytes(verdict[..4].try_into().unwrap());
+                            let at = target_offset + 32;
+                            let jump = usize::try_from(v).ok();
+                            if jump == Some(end) {
+                                scratch[at..at + 4].copy_from_slice(&i32::MIN.to_ne_bytes());
+                            } else if let Some(to) = jump.and_then(|j| starts.get(&j)) {
+                                scratch[at..at + 4].fill(0);
+                                scratch.extend_from_slice(to.as_bytes());
+                            }
+                        }
+                        xxhash_rust::xxh3::xxh3_64(&scratch)
+                    })
+                    .collect();
+                (chain.name, hashes)
+            })
+            .collect()
+    }
+
     /// The (packets, bytes) of the entry at `offset`.
     pub fn counters_at(&self, offset: usize) -> (u64, u64) {
         let at = offset + entry_layout(self.family).0;
@@ -261,6 +396,7 @@ fn legacy(family: Family, table: &str) -> io::Result<Fingerprint> {
         None => Fingerprint::Legacy {
             entries: 0,
             size: 0,
+            hooks: 0,
             hash: 0,
         },
     })
@@ -285,6 +421,7 @@ pub(crate) fn of_legacy_blob(blob: &mut LegacyBlob) -> Fingerprint {
     Fingerprint::Legacy {
         entries: blob.entries,
         size: data.len() as u32,
+        hooks: hooks_hash(blob.valid_hooks, &blob.hook_entry, &blob.underflow),
         hash: xxhash_rust::xxh3::xxh3_64(data),
     }
 }

@@ -36,6 +36,7 @@ mod netlink;
 pub mod nft_counters;
 pub mod order;
 pub mod placement;
+mod rulecheck;
 pub mod runner;
 mod savetext;
 pub mod session;

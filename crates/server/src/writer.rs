@@ -85,6 +85,10 @@ pub struct Stats {
     pub races: u64,
     /// Rules an nf_tables race put in the wrong place, moved back (see crate::placement).
     pub moved_back: u64,
+    /// Legacy: tables changed without a check first, and comparisons after a commit that
+    /// found the kernel's table changed (see `Writer::unchanged_since_settle`).
+    pub unchecked: u64,
+    pub found_after: u64,
 }
 
 pub struct Writer {
@@ -101,6 +105,11 @@ pub struct Writer {
     unsettled: BTreeSet<Key>,
     /// iptables-restore processes started ahead, waiting for the next script.
     warm: crate::warm::Warm,
+    /// Legacy: rule texts with the entries the kernel made of them (see crate::rulecheck).
+    known_rules: crate::rulecheck::KnownRules,
+    /// Legacy: tables found in the kernel rule for rule as the server holds them when the lock
+    /// was last let go, with the fingerprint they had (see [`Writer::unchanged_since_settle`]).
+    settled: BTreeMap<Key, Fingerprint>,
 }
 
 /// Rules in a table from which a snapshot's counters come in a reply of their own (see
@@ -126,6 +135,8 @@ impl Writer {
             lock: None,
             unsettled: BTreeSet::new(),
             warm: crate::warm::Warm::default(),
+            known_rules: crate::rulecheck::KnownRules::default(),
+            settled: BTreeMap::new(),
         }
     }
 
@@ -351,6 +362,8 @@ impl Writer {
             reloads: self.state.outside_changes,
             races: self.stats.races,
             moved_back: self.stats.moved_back,
+            unchecked: self.stats.unchecked,
+            found_after: self.stats.found_after,
             // The sessions know who is connected; they fill this in.
             clients: Vec::new(),
         }
@@ -731,16 +744,76 @@ impl Writer {
         refused.next().is_none().then_some(first)
     }
 
-    /// Legacy: fingerprints of tables installed by record_commit, taken under the lock.
+    /// Legacy: fingerprints of tables installed by record_commit, taken under the lock. With
+    /// the lock held, the kernel's table is also compared rule for rule with the server's
+    /// (crate::rulecheck): a table that passes may skip the check before its next append or
+    /// top insert; one that does not was changed by someone else meanwhile and is re-read
+    /// before its next use.
     fn fingerprint_installed(&mut self, installed: &BTreeSet<Key>) {
         let backend = self.state.runner.backend;
+        let locked = self.lock.is_some();
         for key in installed {
-            if let Some(t) = self.state.tables.get_mut(key) {
-                if t.fingerprint.is_none() {
-                    t.fingerprint = crate::fingerprint::current(backend, key.0, &key.1).ok();
-                }
+            let Some(t) = self.state.tables.get_mut(key) else {
+                continue;
+            };
+            if t.fingerprint.is_some() {
+                continue;
+            }
+            if backend != Backend::Legacy || !locked {
+                t.fingerprint = crate::fingerprint::current(backend, key.0, &key.1).ok();
+                continue;
+            }
+            self.settled.remove(key);
+            let Ok(Some(mut blob)) = crate::fingerprint::legacy_blob(key.0, &key.1) else {
+                t.fingerprint = crate::fingerprint::current(backend, key.0, &key.1).ok();
+                continue;
+            };
+            let rules = blob.rule_hashes();
+            let fingerprint = crate::fingerprint::of_legacy_blob(&mut blob);
+            if self.known_rules.matches(key, &rules, &t.table) {
+                t.fingerprint = Some(fingerprint);
+                self.settled.insert(key.clone(), fingerprint);
+            } else {
+                // Left without a fingerprint: re-read with iptables-save before its next use.
+                warn!(family = %key.0, table = %key.1,
+                      "kernel changed outside pytables during a commit; re-reading");
+                self.stats.found_after += 1;
             }
         }
+    }
+
+    /// Legacy: whether `tx` may change `key` without a check of the kernel's table first. So
+    /// when the last settle found that table rule for rule as the server holds it, and since
+    /// then nothing changed its entry count, size or hook offsets (`IPT_SO_GET_INFO`, a few
+    /// microseconds, not a copy of the table), and `tx` only appends or inserts at the top of
+    /// chains there: iptables-restore puts those where it would whatever else the chains hold.
+    /// The settle after the commit compares the table rule for rule again, so a change made
+    /// meanwhile that kept those numbers is found there and the table re-read.
+    fn unchanged_since_settle(&self, key: &Key, tx: &Transaction) -> bool {
+        if self.state.runner.backend != Backend::Legacy || self.lock.is_none() {
+            return false;
+        }
+        let top_or_end = tx
+            .ops
+            .iter()
+            .filter(|op| op.family() == key.0 && op.table() == key.1)
+            .all(|op| {
+                matches!(
+                    op,
+                    Op::Append { .. }
+                        | Op::Insert {
+                            position: 0,
+                            expect: None,
+                            ..
+                        }
+                )
+            });
+        let Some(held) = self.state.tables.get(key).and_then(|t| t.fingerprint) else {
+            return false;
+        };
+        top_or_end
+            && self.settled.get(key) == Some(&held)
+            && crate::fingerprint::legacy_outline(key.0, &key.1).ok() == held.outline()
     }
 
     /// What the journal needs to undo `plan` if the server dies half way through it.
@@ -821,6 +894,10 @@ impl Writer {
         for key in &keys {
             // Installed by this writer under the lock it still holds: exact.
             if self.unsettled.contains(key) && self.lock.is_some() {
+                continue;
+            }
+            if self.unchanged_since_settle(key, tx) {
+                self.stats.unchecked += 1;
                 continue;
             }
             let held = self.state.tables.get(key).and_then(|t| t.fingerprint);
@@ -1369,6 +1446,16 @@ fn validate(op: &Op) -> Result<(), String> {
         let t = spec.trim_start();
         if !(t.is_empty() || t.starts_with('-') || t.starts_with('!')) {
             return Err(format!("rule {spec:?} must start with an option"));
+        }
+        // The kernel would take it, but iptables-save could not print the rule back.
+        if let Ok(rule) = pytables_core::rule::RuleSpec::parse(spec) {
+            let names = [&rule.in_interface, &rule.out_interface];
+            let bad = names.into_iter().flatten().find_map(|i| {
+                pytables_core::canon::interface_problem(&pytables_core::rule::unquote(&i.value))
+            });
+            if let Some(problem) = bad {
+                return Err(format!("rule {spec:?}: {problem}"));
+            }
         }
     }
     Ok(())

@@ -19,6 +19,7 @@ mod targets;
 mod values;
 
 pub use targets::is_target_extension;
+pub use values::interface_problem;
 
 use crate::rule::{
     tokenize, unquote_cow, MatchSpec, NegRef, Negatable, OptionArg, OptionRef, RuleRef, RuleSpec,

@@ -66,6 +66,17 @@ pub(crate) fn address<'a>(family: Family, flag: &'static str, v: Option<NegRef<'
     }
 }
 
+/// Why iptables-save could not print `name` back as one word, if it could not: it prints an
+/// interface name bare, so a space, quote, backslash or control character in it makes a line
+/// that reads back as another rule (or none). No interface the kernel matches has such a name.
+pub fn interface_problem(name: &str) -> Option<String> {
+    name.chars()
+        .any(|c| c.is_whitespace() || c.is_control() || "\"'\\".contains(c))
+        .then(|| {
+            format!("interface name {name:?}: no space, quote, backslash or control character")
+        })
+}
+
 /// `-i`/`-o`: printed as given; at most 15 characters.
 pub(crate) fn interface<'a>(flag: &'static str, v: Option<NegRef<'a>>) -> Field<'a> {
     let Some(v) = v else {
@@ -78,15 +89,8 @@ pub(crate) fn interface<'a>(flag: &'static str, v: Option<NegRef<'a>>) -> Field<
             format!("interface name `{name}' must be shorter than IFNAMSIZ (15)"),
         ));
     }
-    if name
-        .chars()
-        .any(|c| c.is_whitespace() || c.is_control() || "\"'\\".contains(c))
-    {
-        // iptables-save prints the name bare: the rule could not be read back.
-        return Err(field_err(
-            flag,
-            format!("interface name {name:?}: no space, quote, backslash or control character"),
-        ));
+    if let Some(problem) = interface_problem(&name) {
+        return Err(field_err(flag, problem));
     }
     let plain = !name.is_empty()
         && name != "+"
