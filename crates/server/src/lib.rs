@@ -32,6 +32,7 @@ pub mod history;
 pub mod journal;
 pub mod listener;
 pub mod lock;
+pub mod lockwatch;
 mod netlink;
 pub mod nft_counters;
 pub mod order;

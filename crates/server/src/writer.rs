@@ -108,8 +108,12 @@ pub struct Writer {
     /// Legacy: rule texts with the entries the kernel made of them (see crate::rulecheck).
     known_rules: crate::rulecheck::KnownRules,
     /// Legacy: tables found in the kernel rule for rule as the server holds them when the lock
-    /// was last let go, with the fingerprint they had (see [`Writer::unchanged_since_settle`]).
-    settled: BTreeMap<Key, Fingerprint>,
+    /// was last let go, with the fingerprint they had and the lock watch's epoch then (see
+    /// [`Writer::unchanged_since_settle`]).
+    settled: BTreeMap<Key, (Fingerprint, u64)>,
+    /// Legacy: who opens the xtables lock file (crate::lockwatch); None where fanotify is not
+    /// allowed, and then every commit checks the kernel's tables first.
+    lockwatch: Option<std::sync::Arc<crate::lockwatch::LockWatch>>,
 }
 
 /// Rules in a table from which a snapshot's counters come in a reply of their own (see
@@ -126,7 +130,16 @@ struct Pending {
 
 impl Writer {
     pub fn new(state: State, journal: Journal) -> Writer {
+        let lockwatch = match state.runner.backend {
+            Backend::Legacy => crate::lockwatch::LockWatch::start(&crate::lock::shared_path())
+                .inspect_err(|e| {
+                    warn!(error = %e, "cannot watch the xtables lock file; every commit checks the kernel first")
+                })
+                .ok(),
+            Backend::Nft => None,
+        };
         Writer {
+            lockwatch,
             state,
             journal,
             stats: Stats::default(),
@@ -752,6 +765,11 @@ impl Writer {
     fn fingerprint_installed(&mut self, installed: &BTreeSet<Key>) {
         let backend = self.state.runner.backend;
         let locked = self.lock.is_some();
+        // No opener of this namespace since the lock was taken, nor one still running.
+        let quiet = match (&self.lockwatch, locked, installed.is_empty()) {
+            (Some(w), true, false) => w.quiet(),
+            _ => None,
+        };
         for key in installed {
             let Some(t) = self.state.tables.get_mut(key) else {
                 continue;
@@ -772,7 +790,9 @@ impl Writer {
             let fingerprint = crate::fingerprint::of_legacy_blob(&mut blob);
             if self.known_rules.matches(key, &rules, &t.table) {
                 t.fingerprint = Some(fingerprint);
-                self.settled.insert(key.clone(), fingerprint);
+                if let Some(epoch) = quiet {
+                    self.settled.insert(key.clone(), (fingerprint, epoch));
+                }
             } else {
                 // Left without a fingerprint: re-read with iptables-save before its next use.
                 warn!(family = %key.0, table = %key.1,
@@ -783,14 +803,19 @@ impl Writer {
     }
 
     /// Legacy: whether `tx` may change `key` without a check of the kernel's table first. So
-    /// when the last settle found that table rule for rule as the server holds it, and since
-    /// then nothing changed its entry count, size or hook offsets (`IPT_SO_GET_INFO`, a few
-    /// microseconds, not a copy of the table), and `tx` only appends or inserts at the top of
-    /// chains there: iptables-restore puts those where it would whatever else the chains hold.
-    /// The settle after the commit compares the table rule for rule again, so a change made
-    /// meanwhile that kept those numbers is found there and the table re-read.
+    /// when the last settle found that table rule for rule as the server holds it; since then
+    /// no iptables of this namespace opened the xtables lock file (crate::lockwatch; the writer
+    /// holds the lock now, so any that changed a table meanwhile has opened it) and nothing
+    /// changed the table's entry count, size or hook offsets (`IPT_SO_GET_INFO`, a few
+    /// microseconds, not a copy of the table: programs that skip the lock); and `tx` only
+    /// appends or inserts at the top of chains there, which iptables-restore places the same
+    /// whatever else the chains hold. The settle after the commit compares the table rule for
+    /// rule again, so a change that slipped past all this is found there and the table re-read.
     fn unchanged_since_settle(&self, key: &Key, tx: &Transaction) -> bool {
-        if self.state.runner.backend != Backend::Legacy || self.lock.is_none() {
+        let Some(watch) = &self.lockwatch else {
+            return false;
+        };
+        if self.lock.is_none() {
             return false;
         }
         let top_or_end = tx
@@ -812,7 +837,7 @@ impl Writer {
             return false;
         };
         top_or_end
-            && self.settled.get(key) == Some(&held)
+            && self.settled.get(key) == Some(&(held, watch.epoch()))
             && crate::fingerprint::legacy_outline(key.0, &key.1).ok() == held.outline()
     }
 

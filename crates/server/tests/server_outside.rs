@@ -305,10 +305,12 @@ fn a_commit_after_an_outside_change_sees_it() {
 }
 
 /// A change made outside that keeps the table's entry count and size (`iptables -R` with a
-/// rule of the same length). On legacy, a top insert right after it may go without a check of
-/// the kernel's table before the commit (see `Writer::unchanged_since_settle`); the rule for
-/// rule comparison after the commit must find the change: the server then serves the kernel's
-/// rules, and a delete of the replaced rule does not remove the one that took its place.
+/// rule of the same length), before a top insert, which on legacy may go without a check of
+/// the kernel's table first (see `Writer::unchanged_since_settle`). Made by a plain iptables,
+/// which opens the xtables lock file, it is seen before the commit: the reply carries it. Made
+/// by a program that skips the lock (here iptables pointed at another lock file), the rule for
+/// rule comparison after the commit must find it: the server then serves the kernel's rules,
+/// and a delete of the replaced rule does not remove the one that took its place.
 #[test]
 fn a_change_that_keeps_the_table_size_is_not_taken_for_the_servers_own() {
     if skip() {
@@ -321,6 +323,16 @@ fn a_change_that_keeps_the_table_size_is_not_taken_for_the_servers_own() {
         let ipt = backend.binary(Family::V4, Tool::Cmd);
         let spec = |i: u32| format!("-s 10.0.0.{i}/32 -j ACCEPT");
         let op = |op: Op| Transaction { ops: vec![op] };
+        let top = |i: u32| {
+            op(Op::Insert {
+                family: Family::V4,
+                table: "filter".into(),
+                chain: "MINE".into(),
+                position: 0,
+                rule: rule(&spec(i)),
+                expect: None,
+            })
+        };
         c.commit(&op(Op::CreateChain {
             family: Family::V4,
             table: "filter".into(),
@@ -337,22 +349,37 @@ fn a_change_that_keeps_the_table_size_is_not_taken_for_the_servers_own() {
             }))
             .unwrap();
         }
+        let mut copy = c.fetch(Family::V4, "filter").unwrap();
         c.status().unwrap(); // the server settles: the table is compared rule for rule
+                             // A plain iptables.
         ns.run_ok(
             &ipt,
             &["-w", "-R", "MINE", "2", "-s", "10.0.0.9/32", "-j", "ACCEPT"],
         )
         .unwrap();
-        c.commit(&op(Op::Insert {
-            family: Family::V4,
-            table: "filter".into(),
-            chain: "MINE".into(),
-            position: 0,
-            rule: rule(&spec(3)),
-            expect: None,
-        }))
-        .unwrap();
+        c.commit_and_update(&top(3), &mut [&mut copy]).unwrap();
         let want = [spec(3), spec(1), spec(9)];
+        let held: Vec<&str> = copy
+            .table
+            .chain("MINE")
+            .unwrap()
+            .rules
+            .iter()
+            .map(|r| r.spec.as_str())
+            .collect();
+        assert_eq!(held, want, "{backend:?}: the client's copy after the reply");
+        c.status().unwrap();
+        // A program that skips the xtables lock.
+        let elsewhere = std::env::temp_dir().join("srv-same-other.lock");
+        let status = ns
+            .command(&ipt)
+            .env("XTABLES_LOCKFILE", &elsewhere)
+            .args(["-w", "-R", "MINE", "3", "-s", "10.0.0.8/32", "-j", "ACCEPT"])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        c.commit(&top(4)).unwrap();
+        let want = [spec(4), spec(3), spec(1), spec(8)];
         let snap = c.snapshot(Family::V4, Some("filter")).unwrap();
         let served = chain_rules(&normalize(&snap.tables[0].text), "MINE");
         assert_eq!(served, want, "{backend:?}: the server's view");
@@ -360,7 +387,7 @@ fn a_change_that_keeps_the_table_size_is_not_taken_for_the_servers_own() {
             family: Family::V4,
             table: "filter".into(),
             chain: "MINE".into(),
-            rule: spec(2),
+            rule: spec(9),
         }));
         assert!(
             gone.is_err(),
@@ -368,6 +395,7 @@ fn a_change_that_keeps_the_table_size_is_not_taken_for_the_servers_own() {
         );
         let text = kernel(&ns, backend, Family::V4, "filter");
         assert_eq!(chain_rules(&text, "MINE"), want, "{backend:?}: the kernel");
+        let _ = std::fs::remove_file(elsewhere);
     }
 }
 
