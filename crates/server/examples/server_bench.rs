@@ -341,6 +341,11 @@ fn rss_with_rules(bin: &str, backend: Backend, n: usize) -> u64 {
     let mut c = connect(&ns);
     let snap = c.snapshot(Family::V4, Some("filter")).unwrap();
     assert!(snap.tables[0].text.lines().count() > n);
+    // A server in use has committed: on legacy it then also remembers each rule's entry (the
+    // server's rulecheck module), when it lets the lock go (the status request waits for that).
+    c.commit(&insert("BIG", "-s 192.0.2.1/32 -j DROP".into()))
+        .unwrap();
+    c.status().unwrap();
     let status = std::fs::read_to_string(format!("/proc/{}/status", server.0.id())).unwrap();
     status
         .lines()

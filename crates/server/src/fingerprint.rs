@@ -303,65 +303,87 @@ impl LegacyBlob {
 
     /// Per chain, in the kernel's order, a hash of each rule's entry that does not depend on
     /// where the entry sits: counters, `nfcache` and `comefrom` left out, a jump's verdict (the
-    /// offset of the chain it jumps to) replaced by that chain's name, and the verdict of a
-    /// rule without a target (the offset of the entry after it) by a mark. The same rule hashes
-    /// the same in any read of the table, so two reads can be compared rule for rule.
-    pub fn rule_hashes(&self) -> Vec<(String, Vec<u64>)> {
+    /// offset of the chain it jumps to) replaced by a hash of that chain's name, and the verdict
+    /// of a rule without a target (the offset of the entry after it) by a mark. The same rule
+    /// hashes the same in any read of the table, so two reads can be compared rule for rule.
+    ///
+    /// The entries are rewritten in place to hash them where they lie: take the fingerprint
+    /// ([`of_legacy_blob`]) first.
+    pub fn rule_hashes(&mut self) -> Vec<(String, Vec<u64>)> {
         let (counters_at, next_at) = entry_layout(self.family);
-        let data = self.data();
-        let next = |offset: usize| {
-            u16::from_ne_bytes(
-                data[offset + next_at..offset + next_at + 2]
-                    .try_into()
-                    .unwrap(),
-            ) as usize
+        let offsets = self.offsets();
+        let hooks: Vec<usize> = (0..5)
+            .filter(|h| self.valid_hooks & (1 << h) != 0)
+            .collect();
+        let (hook_entry, underflow) = (self.hook_entry, self.underflow);
+        let data = &mut self.buf[ENTRIES_AT..];
+        let u16_at = |d: &[u8], i: usize| u16::from_ne_bytes([d[i], d[i + 1]]) as usize;
+        // A user chain's ERROR head: the chain's name.
+        let head = |d: &[u8], offset: usize| -> Option<String> {
+            let t = offset + u16_at(d, offset + next_at - 2);
+            (d.get(t + 2..t + 8) == Some(b"ERROR\0")).then(|| {
+                let name = &d[t + 32..(t + 64).min(d.len())];
+                let name = name.split(|&b| b == 0).next().unwrap_or_default();
+                String::from_utf8_lossy(name).into_owned()
+            })
         };
         // A jump's verdict is the offset of the entry after the chain's ERROR head.
-        let mut starts: HashMap<usize, &str> = HashMap::new();
-        for offset in self.offsets() {
-            if let ("ERROR", name) = self.target_at(offset) {
-                let name = name.split(|&b| b == 0).next().unwrap_or_default();
-                starts.insert(
-                    offset + next(offset),
-                    std::str::from_utf8(name).unwrap_or(""),
-                );
+        let mut starts: HashMap<usize, u64> = HashMap::new();
+        for &offset in &offsets {
+            if let Some(name) = head(data, offset) {
+                let first = offset + u16_at(data, offset + next_at);
+                starts.insert(first, xxhash_rust::xxh3::xxh3_64(name.as_bytes()));
             }
         }
-        let mut scratch = Vec::new();
-        self.chains()
-            .into_iter()
-            .map(|chain| {
-                let hashes = chain
-                    .rules
-                    .iter()
-                    .map(|&offset| {
-                        let end = (offset + next(offset)).min(data.len());
-                        scratch.clear();
-                        scratch.extend_from_slice(&data[offset..end]);
-                        // nfcache, then comefrom up to the end of the counters.
-                        scratch[next_at - 6..next_at - 2].fill(0);
-                        scratch[next_at + 2..counters_at + 16].fill(0);
-                        let target_offset =
-                            u16::from_ne_bytes(scratch[next_at - 2..next_at].try_into().unwrap())
-                                as usize;
-                        let (name, verdict) = self.target_at(offset);
-                        if name.is_empty() && verdict.len() >= 4 {
-                            let v = i32::from_ne_bytes(verdict[..4].try_into().unwrap());
-                            let at = target_offset + 32;
-                            let jump = usize::try_from(v).ok();
-                            if jump == Some(end) {
-                                scratch[at..at + 4].copy_from_slice(&i32::MIN.to_ne_bytes());
-                            } else if let Some(to) = jump.and_then(|j| starts.get(&j)) {
-                                scratch[at..at + 4].fill(0);
-                                scratch.extend_from_slice(to.as_bytes());
-                            }
-                        }
-                        xxhash_rust::xxh3::xxh3_64(&scratch)
-                    })
-                    .collect();
-                (chain.name, hashes)
-            })
-            .collect()
+        let mut out: Vec<(String, Vec<u64>)> = Vec::new();
+        let (mut open, mut builtin) = (false, false);
+        for &offset in &offsets {
+            if let Some(&h) = hooks.iter().find(|&&h| hook_entry[h] as usize == offset) {
+                out.push((HOOKS[h].to_string(), Vec::new()));
+                (open, builtin) = (true, true);
+            }
+            if let Some(name) = head(data, offset) {
+                if name == "ERROR" {
+                    break; // the table's end
+                }
+                out.push((name, Vec::new()));
+                (open, builtin) = (true, false);
+                continue;
+            }
+            if !open {
+                continue;
+            }
+            if builtin && hooks.iter().any(|&h| underflow[h] as usize == offset) {
+                open = false; // the policy
+                continue;
+            }
+            let end = (offset + u16_at(data, offset + next_at)).min(data.len());
+            let entry = &mut data[offset..end];
+            entry[next_at - 6..next_at - 2].fill(0); // nfcache
+            entry[next_at + 2..counters_at + 16].fill(0); // comefrom, counters
+            let t = u16_at(entry, next_at - 2);
+            // A standard target (empty name): its verdict, then 4 bytes of padding.
+            if entry.get(t + 2) == Some(&0) && entry.len() >= t + 40 {
+                let verdict = i32::from_ne_bytes(entry[t + 32..t + 36].try_into().unwrap());
+                let jump = usize::try_from(verdict).ok();
+                if jump == Some(end) {
+                    entry[t + 32..t + 40].fill(0xff);
+                } else if let Some(to) = jump.and_then(|j| starts.get(&j)) {
+                    entry[t + 32..t + 40].copy_from_slice(&to.to_ne_bytes());
+                }
+            }
+            let hash = xxhash_rust::xxh3::xxh3_64(entry);
+            if let Some(last) = out.last_mut() {
+                last.1.push(hash);
+            }
+        }
+        // A user chain's last entry is its RETURN, not a rule.
+        for (name, hashes) in out.iter_mut() {
+            if !HOOKS.contains(&name.as_str()) {
+                hashes.pop();
+            }
+        }
+        out
     }
 
     /// The (packets, bytes) of the entry at `offset`.

@@ -782,13 +782,25 @@ impl Writer {
                 continue;
             }
             self.settled.remove(key);
+            let t0 = std::time::Instant::now();
             let Ok(Some(mut blob)) = crate::fingerprint::legacy_blob(key.0, &key.1) else {
                 t.fingerprint = crate::fingerprint::current(backend, key.0, &key.1).ok();
                 continue;
             };
-            let rules = blob.rule_hashes();
+            let t1 = t0.elapsed();
             let fingerprint = crate::fingerprint::of_legacy_blob(&mut blob);
-            if self.known_rules.matches(key, &rules, &t.table) {
+            let t2 = t0.elapsed();
+            let rules = blob.rule_hashes();
+            let t3 = t0.elapsed();
+            let same = self.known_rules.matches(key, &rules, &t.table);
+            debug!(
+                read_us = t1.as_micros() as u64,
+                fingerprint_us = (t2 - t1).as_micros() as u64,
+                rule_hashes_us = (t3 - t2).as_micros() as u64,
+                compare_us = (t0.elapsed() - t3).as_micros() as u64,
+                "settled"
+            );
+            if same {
                 t.fingerprint = Some(fingerprint);
                 if let Some(epoch) = quiet {
                     self.settled.insert(key.clone(), (fingerprint, epoch));

@@ -10,6 +10,26 @@ use pytables_client::{Client, ClientError, Expected, Op, Transaction};
 use pytables_core::{Backend, Family, Rule, Tool};
 use pytables_netns::{backends_under_test, Netns};
 
+/// The rule texts of `chain` in a client's copy of a table.
+fn rules_of<'a>(table: &'a pytables_core::Table, chain: &str) -> Vec<&'a str> {
+    table
+        .chain(chain)
+        .unwrap()
+        .rules
+        .iter()
+        .map(|r| r.spec.as_str())
+        .collect()
+}
+
+fn create_chain(chain: &str) -> Op {
+    Op::CreateChain {
+        family: Family::V4,
+        table: "filter".into(),
+        chain: chain.into(),
+        exist_ok: false,
+    }
+}
+
 fn rule(spec: &str) -> Rule {
     Rule {
         spec: spec.into(),
@@ -222,13 +242,7 @@ fn a_commit_after_an_outside_change_sees_it() {
             chain: chain.into(),
             rule: rule(spec),
         };
-        c.commit(&op(Op::CreateChain {
-            family: Family::V4,
-            table: "filter".into(),
-            chain: "MINE".into(),
-            exist_ok: false,
-        }))
-        .unwrap();
+        c.commit(&op(create_chain("MINE"))).unwrap();
         c.commit(&op(append("MINE", "-s 10.0.0.1/32 -j ACCEPT")))
             .unwrap();
         let reloads = c.status().unwrap().reloads; // also lets the server settle
@@ -273,14 +287,7 @@ fn a_commit_after_an_outside_change_sees_it() {
             .iter()
             .map(|i| format!("-s 10.0.0.{i}/32 -j ACCEPT"))
             .collect();
-        let held: Vec<&str> = copy
-            .table
-            .chain("MINE")
-            .unwrap()
-            .rules
-            .iter()
-            .map(|r| r.spec.as_str())
-            .collect();
+        let held = rules_of(&copy.table, "MINE");
         assert_eq!(held, want, "{backend:?}: the client's copy after the reply");
         let text = kernel(&ns, backend, Family::V4, "filter");
         assert_eq!(chain_rules(&text, "MINE"), want, "{backend:?}");
@@ -333,13 +340,7 @@ fn a_change_that_keeps_the_table_size_is_not_taken_for_the_servers_own() {
                 expect: None,
             })
         };
-        c.commit(&op(Op::CreateChain {
-            family: Family::V4,
-            table: "filter".into(),
-            chain: "MINE".into(),
-            exist_ok: false,
-        }))
-        .unwrap();
+        c.commit(&op(create_chain("MINE"))).unwrap();
         for i in [1, 2] {
             c.commit(&op(Op::Append {
                 family: Family::V4,
@@ -359,14 +360,7 @@ fn a_change_that_keeps_the_table_size_is_not_taken_for_the_servers_own() {
         .unwrap();
         c.commit_and_update(&top(3), &mut [&mut copy]).unwrap();
         let want = [spec(3), spec(1), spec(9)];
-        let held: Vec<&str> = copy
-            .table
-            .chain("MINE")
-            .unwrap()
-            .rules
-            .iter()
-            .map(|r| r.spec.as_str())
-            .collect();
+        let held = rules_of(&copy.table, "MINE");
         assert_eq!(held, want, "{backend:?}: the client's copy after the reply");
         c.status().unwrap();
         // A program that skips the xtables lock.
@@ -428,13 +422,7 @@ fn own_commits_are_recognised_rule_for_rule() {
             expect: None,
         };
         for chain in ["A", "B"] {
-            c.commit(&op(Op::CreateChain {
-                family: Family::V4,
-                table: "filter".into(),
-                chain: chain.into(),
-                exist_ok: false,
-            }))
-            .unwrap();
+            c.commit(&op(create_chain(chain))).unwrap();
         }
         for (chain, spec) in [
             ("INPUT", "-j B"),
