@@ -41,6 +41,28 @@ def test_reconnects_after_server_restart(netns):
     assert {"BEFORE", "AFTER"} <= set(netns.chains())
 
 
+def test_a_server_of_the_other_backend_is_refused(netns):
+    """PYTABLES_BACKEND names the backend a program wants: a server of the namespace that serves
+    the other one is an error, not a silent switch (its rules would be invisible)."""
+    iptc.Table("filter").create_chain("MINE")  # autostarts a server of this run's backend
+    other = "nft" if netns.backend == "legacy" else "legacy"
+    code = ("import pytables as iptc\n"
+            "try:\n    iptc.Table('filter')\n"
+            "except iptc.IPTCError as e:\n    print('IPTCError', e)\n")
+    for wanted, expected in ((other, "serves the %s backend" % netns.backend),
+                             ("bogus", 'unknown backend "bogus"')):
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                             env=dict(os.environ, PYTABLES_BACKEND=wanted))
+        assert out.stdout.startswith("IPTCError can't initialize filter: PYTABLES_BACKEND"), out
+        assert expected in out.stdout, out.stdout
+    # Unset or `auto`: whatever the server serves.
+    env = {k: v for k, v in os.environ.items() if k != "PYTABLES_BACKEND"}
+    for extra in ({}, {"PYTABLES_BACKEND": "auto"}):
+        out = subprocess.run([sys.executable, "-c", "import pytables as iptc; print(iptc.Table('filter').is_chain('MINE'))"],
+                             capture_output=True, text=True, check=True, env=dict(env, **extra))
+        assert out.stdout.strip() == "True", out
+
+
 def test_no_server_and_no_autostart_raises_iptcerror(netns, monkeypatch):
     monkeypatch.setenv("PYTABLES_SERVER_AUTOSTART", "0")
     monkeypatch.setenv("PYTABLES_SOCKET", "@pytables-test-nobody-listens")

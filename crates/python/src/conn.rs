@@ -231,6 +231,17 @@ fn server_error_json(e: &ServerError) -> String {
         .unwrap_or_else(|_| format!("{{\"kind\":\"internal\",\"message\":{:?}}}", e.to_string()))
 }
 
+/// The backend `PYTABLES_BACKEND` asks for: none when unset, empty or `auto`.
+fn requested_backend() -> Result<Option<pytables_core::Backend>, String> {
+    match std::env::var("PYTABLES_BACKEND") {
+        Ok(v) if !v.is_empty() && v != "auto" => v
+            .parse()
+            .map(Some)
+            .map_err(|e| format!("PYTABLES_BACKEND: {e}")),
+        _ => Ok(None),
+    }
+}
+
 fn autostart_enabled() -> bool {
     std::env::var("PYTABLES_SERVER_AUTOSTART").map_or(true, |v| v != "0")
 }
@@ -247,6 +258,17 @@ impl Connection {
     /// Connects, starting a server first when none answers and autostart is on.
     fn connect(&self, python: &str) -> Result<Client, String> {
         let client = self.connect_or_start(python)?;
+        if let Some(wanted) = requested_backend()? {
+            if wanted != client.backend() {
+                // Rules written through the other backend would be invisible to this one.
+                return Err(format!(
+                    "PYTABLES_BACKEND={} but the pytables-server of this network namespace \
+                     serves the {} backend (stop it, or unset PYTABLES_BACKEND)",
+                    wanted.name(),
+                    client.backend().name()
+                ));
+            }
+        }
         crate::canon::set_server_backend(client.backend());
         Ok(client)
     }
