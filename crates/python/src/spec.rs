@@ -133,7 +133,11 @@ fn save_proto_number(word: &str) -> Option<u16> {
         "udplite" => 136,
         "ipv6-icmp" | "icmpv6" => 58,
         "ipv6-mh" | "mh" => 135,
-        other => (0..=255u16).find(|n| proto_name(*n) == Some(other))?,
+        other => match (0..=255u16).find(|n| proto_name(*n) == Some(other)) {
+            Some(n) => n,
+            // Any other name iptables-save took from /etc/protocols (`ipv6-frag`).
+            None => pytables_core::canon::protocol_by_name(other)?.into(),
+        },
     })
 }
 

@@ -93,15 +93,16 @@ fn push_addr(out: &mut String, family: Family, v: u128) {
     }
 }
 
-/// Reads an IPv4 address the way `xtables_numeric_to_ipaddr` does: 1 to 4 dotted decimal
-/// parts filled from the left (`10` → `10.0.0.0`).
+/// Reads an IPv4 address the way `xtables_numeric_to_ipaddr` does: 1 to 4 dotted parts filled
+/// from the left (`10` → `10.0.0.0`), each read by strtoul in base 0 (`010` is 8, `0x0a` 10).
 fn parse_v4(s: &str) -> Option<u32> {
-    // One pass over the bytes: every `-s`/`-d` of a big ruleset comes through here.
+    // One pass over the bytes for plain decimal parts: every `-s`/`-d` of a big ruleset comes
+    // through here. Other forms (leading zeros, hex, blanks) take the part-by-part reading.
     let mut out = [0u8; 4];
     let (mut part, mut value, mut digits) = (0usize, 0u16, 0u8);
     for b in s.bytes() {
         match b {
-            b'0'..=b'9' if digits < 3 => {
+            b'0'..=b'9' if digits < 3 && !(digits == 1 && value == 0) => {
                 value = value * 10 + u16::from(b - b'0');
                 digits += 1;
             }
@@ -109,14 +110,47 @@ fn parse_v4(s: &str) -> Option<u32> {
                 out[part] = value as u8;
                 (part, value, digits) = (part + 1, 0, 0);
             }
-            _ => return None,
+            _ => return parse_v4_by_parts(s),
         }
     }
     if digits == 0 || value > 255 {
-        return None;
+        return parse_v4_by_parts(s);
     }
     out[part] = value as u8;
     Some(u32::from_be_bytes(out))
+}
+
+/// `xtables_numeric_to_ipaddr` part by part (it reads a copy cut at 19 characters; longer
+/// text is not read here).
+fn parse_v4_by_parts(s: &str) -> Option<u32> {
+    if s.len() > 19 {
+        return None;
+    }
+    let mut out = [0u8; 4];
+    let mut parts = s.split('.');
+    for slot in out.iter_mut() {
+        match parts.next() {
+            Some(p) => *slot = strtoul0(p, 255)? as u8,
+            None => break,
+        }
+    }
+    parts.next().is_none().then(|| u32::from_be_bytes(out))
+}
+
+/// Reads an IPv4 address as glibc's `inet_pton` does (NAT targets): four decimal parts, none
+/// with a leading zero.
+pub(crate) fn inet_pton4(s: &str) -> Option<u32> {
+    let mut out = [0u8; 4];
+    let mut parts = s.split('.');
+    for slot in out.iter_mut() {
+        let p = parts.next()?;
+        let plain = !p.is_empty()
+            && p.len() <= 3
+            && p.bytes().all(|b| b.is_ascii_digit())
+            && !(p.len() > 1 && p.starts_with('0'));
+        *slot = u8::try_from(p.parse::<u16>().ok().filter(|_| plain)?).ok()?;
+    }
+    parts.next().is_none().then(|| u32::from_be_bytes(out))
 }
 
 /// Reads a plain address (no mask). Host names are `Unknown`: resolving them is I/O.
@@ -126,7 +160,7 @@ pub(crate) fn parse_host(family: Family, s: &str) -> Parsed<u128> {
             if let Some(v) = parse_v4(s) {
                 return Parsed::Ok(v as u128);
             }
-            if looks_like_name(s) {
+            if looks_like_name(s) || s.len() > 19 {
                 return Parsed::Unknown(format!("host name {s:?} needs a lookup"));
             }
             Parsed::Err(format!("host/network `{s}' not found"))
@@ -201,22 +235,6 @@ mod tests {
         }
     }
 
-    /// The reading of dotted parts before it became a single pass.
-    fn parse_v4_by_parts(s: &str) -> Option<u32> {
-        let parts: Vec<&str> = s.split('.').collect();
-        if parts.len() > 4 {
-            return None;
-        }
-        let mut out = [0u8; 4];
-        for (i, p) in parts.iter().enumerate() {
-            if p.is_empty() || p.len() > 3 || !p.bytes().all(|b| b.is_ascii_digit()) {
-                return None;
-            }
-            out[i] = p.parse::<u16>().ok().filter(|v| *v <= 255)? as u8;
-        }
-        Some(u32::from_be_bytes(out))
-    }
-
     #[test]
     fn v4_single_pass_reads_as_by_parts() {
         const ALPHABET: &[u8] = b"0259.x";
@@ -239,6 +257,18 @@ mod tests {
         ] {
             assert_eq!(parse_v4(s), parse_v4_by_parts(s), "{s:?}");
         }
+    }
+
+    #[test]
+    fn v4_parts_read_in_base_zero() {
+        assert_eq!(parse_v4("010.0.0.1"), Some(0x0800_0001));
+        assert_eq!(parse_v4("0x0a.1"), Some(0x0a01_0000));
+        assert_eq!(parse_v4("08.1.1.1"), None);
+        assert_eq!(parse_v4("1..2"), None);
+        assert_eq!(inet_pton4("10.0.0.1"), Some(0x0a00_0001));
+        assert_eq!(inet_pton4("010.0.0.1"), None);
+        assert_eq!(inet_pton4("10.0.1"), None);
+        assert_eq!(inet_pton4("256.0.0.1"), None);
     }
 
     #[test]

@@ -21,6 +21,12 @@ mod values;
 pub use targets::is_target_extension;
 pub use values::interface_problem;
 
+/// The number of a `-p` word as iptables reads it (a number, or a name of iptables' own list
+/// or /etc/protocols as Debian's netbase has it): what a name iptables-save printed stands for.
+pub fn protocol_by_name(word: &str) -> Option<u8> {
+    proto::parse(word).ok()
+}
+
 use crate::rule::{
     tokenize, unquote_cow, MatchSpec, NegRef, Negatable, OptionArg, OptionRef, RuleRef, RuleSpec,
     TargetSpec,

@@ -2,9 +2,9 @@
 
 use super::matches::marks::{dscp_value, tos_value};
 use super::matches::{done, unknown, Res};
-use super::num::decimal;
+use super::num::{decimal, strtoul0};
 use super::opts::{opt, Args::*, CollectError, Opt, Opts, Out};
-use super::ports::{parse_port, Port};
+use super::ports::{parse_port, Port, PortSyntax};
 use super::sink::Sink;
 use super::values::value_mask;
 use super::{proto, Canon, CanonError, Ctx, Ext};
@@ -308,7 +308,7 @@ fn log(_ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
         }
     }
     if let Some(g) = o.take("log-level") {
-        let lvl = match decimal(g.arg(), 7) {
+        let lvl = match strtoul0(g.arg(), 7) {
             Some(n) => n as u8,
             None => match LEVELS.iter().find(|(n, _)| *n == g.arg()) {
                 Some(&(_, v)) => v,
@@ -364,7 +364,7 @@ fn nflog(_ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
         ("nflog-threshold", u64::MAX, 65535),
     ] {
         let Some(g) = o.take(name) else { continue };
-        let Some(v) = decimal(g.arg(), max) else {
+        let Some(v) = strtoul0(g.arg(), max) else {
             return unknown(format!("--{name} {:?}", g.arg()));
         };
         if v != default {
@@ -404,11 +404,16 @@ fn reject(ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
     let with = match o.take("reject-with") {
         // Index 3 is the port-unreachable default in both tables.
         None => table[3].0,
-        Some(g) => match table.iter().find(|(n, a)| *n == g.arg() || *a == g.arg()) {
+        // libxt_REJECT compares without case (strncasecmp).
+        Some(g) => match table
+            .iter()
+            .find(|(n, a)| n.eq_ignore_ascii_case(g.arg()) || a.eq_ignore_ascii_case(g.arg()))
+        {
             Some((n, _)) => n,
-            None if table
-                .iter()
-                .any(|(n, a)| n.starts_with(g.arg()) || a.starts_with(g.arg())) =>
+            None if table.iter().any(|(n, a)| {
+                let lower = g.arg().to_ascii_lowercase();
+                n.starts_with(&lower) || a.starts_with(&lower)
+            }) =>
             {
                 return unknown(format!("abbreviated reject type {:?}", g.arg()))
             }
@@ -559,7 +564,7 @@ const NEED_PORT_PROTO: &str = "Need TCP, UDP, SCTP or DCCP with port specificati
 
 /// `p` or `p-q` for NAT port ranges; `Err(Ok)` = unknown, `Err(Err)` = refused.
 fn nat_ports(s: &str, protocol: u8) -> Result<String, Result<String, String>> {
-    let one = |p: &str| match parse_port(p, protocol) {
+    let one = |p: &str| match parse_port(p, protocol, PortSyntax::Base0) {
         Port::Ok(n) => Ok(n),
         Port::Unknown(w) => Err(Ok(w)),
         Port::Err(e) => Err(Err(e)),
@@ -621,6 +626,11 @@ fn nat(ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
     }
     let mut ends = Vec::new();
     for a in addrs.splitn(2, '-') {
+        // NAT reads IPv4 addresses with inet_pton: no short or octal forms.
+        let numeric = a.bytes().all(|b| b.is_ascii_digit() || b == b'.');
+        if ctx.family == Family::V4 && numeric && super::addr::inet_pton4(a).is_none() {
+            return Err(o.err(opt_name, format!("Bad IP address \"{a}\"")));
+        }
         match super::addr::parse_host(ctx.family, a) {
             super::addr::Parsed::Ok(v) if ctx.family == Family::V6 || a.split('.').count() == 4 => {
                 ends.push(super::addr::format_addr(ctx.family, v))
@@ -696,7 +706,7 @@ const TCPMSS_OPTS: &[Opt] = &[
 
 fn tcpmss(_ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
     match (o.take("set-mss"), o.take("clamp-mss-to-pmtu")) {
-        (Some(g), None) => match decimal(g.arg(), 65535) {
+        (Some(g), None) => match strtoul0(g.arg(), 65535) {
             Some(v) => out.one("set-mss", false, v.to_string()),
             None => return unknown(format!("mss {:?}", g.arg())),
         },
@@ -723,7 +733,7 @@ const NFQUEUE_OPTS: &[Opt] = &[
 fn nfqueue(_ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
     match (o.take("queue-num"), o.take("queue-balance")) {
         (Some(_), Some(_)) => return unknown("--queue-num with --queue-balance"),
-        (Some(g), None) => match decimal(g.arg(), 65535) {
+        (Some(g), None) => match strtoul0(g.arg(), 65535) {
             Some(v) => out.one("queue-num", false, v.to_string()),
             None => return unknown(format!("queue {:?}", g.arg())),
         },
@@ -731,7 +741,7 @@ fn nfqueue(_ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
             let r = g
                 .arg()
                 .split_once(':')
-                .and_then(|(a, b)| Some((decimal(a, 65535)?, decimal(b, 65535)?)));
+                .and_then(|(a, b)| Some((strtoul0(a, 65535)?, strtoul0(b, 65535)?)));
             match r {
                 Some((a, b)) if a < b => out.one("queue-balance", false, format!("{a}:{b}")),
                 _ => return unknown(format!("balance {:?}", g.arg())),
@@ -762,7 +772,7 @@ fn ct(_ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
     }
     match (o.take("notrack"), o.take("zone")) {
         (Some(_), None) => out.flag("notrack"),
-        (None, Some(z)) => match decimal(z.arg(), 65535) {
+        (None, Some(z)) => match strtoul0(z.arg(), 65535) {
             Some(v) => out.one("zone", false, v.to_string()),
             None => return unknown(format!("zone {:?}", z.arg())),
         },
@@ -882,7 +892,10 @@ fn netmap(ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
         super::addr::Parsed::Ok(net) if net.prefix().is_some() => {
             out.one("to", false, net.save_form())
         }
-        super::addr::Parsed::Err(e) => return Err(o.err("to", e)),
+        // NETMAP takes a prefix over the address size (`/33` as `/32`): iptables knows how.
+        super::addr::Parsed::Err(e) if !e.starts_with("invalid mask") => {
+            return Err(o.err("to", e))
+        }
         _ => return unknown(format!("--to {:?}", g.arg())),
     }
     done()
@@ -934,7 +947,8 @@ fn tproxy(ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
     let Some(p) = o.take("on-port") else {
         return Err(o.err("on-port", "TPROXY target: Parameter --on-port is required"));
     };
-    let port = match parse_port(p.arg(), protocol) {
+    // XTTYPE_PORT: getaddrinfo reads it, in decimal.
+    let port = match parse_port(p.arg(), protocol, PortSyntax::Decimal) {
         Port::Ok(n) => n,
         Port::Unknown(w) => return unknown(w),
         Port::Err(e) => return Err(o.err("on-port", e)),
@@ -1087,7 +1101,7 @@ fn set(_ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
         out.flag("exist");
     }
     if let Some(g) = o.take("timeout") {
-        match decimal(g.arg(), u32::MAX as u64 - 1) {
+        match strtoul0(g.arg(), u32::MAX as u64 - 1) {
             Some(n) if adds => out.one("timeout", false, n.to_string()),
             _ => return unknown("SET --timeout"),
         }

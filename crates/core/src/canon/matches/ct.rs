@@ -2,7 +2,7 @@
 
 use super::{done, unknown, Def, Res};
 use crate::canon::addr::{format_addr, parse_net, Parsed};
-use crate::canon::num::decimal;
+use crate::canon::num::{decimal, strtoul0};
 use crate::canon::opts::{opt, Args::*, Opts, Out};
 use crate::canon::{proto, Ctx};
 use crate::rule::save_string;
@@ -92,12 +92,13 @@ pub(crate) const CONNTRACK: Def = Def {
 
 const STATUS: [&str; 4] = ["EXPECTED", "SEEN_REPLY", "ASSURED", "CONFIRMED"];
 
-/// `a` or `a:b` of decimal numbers up to `max` (`a:a` prints `a`).
-fn num_range(s: &str, max: u64) -> Option<String> {
+/// `a` or `a:b` of numbers up to `max` (`a:a` prints `a`), each read by `num`: ports are
+/// read by getaddrinfo (decimal), `--ctexpire` by strtoul in base 0.
+fn num_range(s: &str, max: u64, num: fn(&str, u64) -> Option<u64>) -> Option<String> {
     let (a, b) = match s.split_once(':') {
-        Some((a, b)) => (decimal(a, max)?, decimal(b, max)?),
+        Some((a, b)) => (num(a, max)?, num(b, max)?),
         None => {
-            let a = decimal(s, max)?;
+            let a = num(s, max)?;
             (a, a)
         }
     };
@@ -154,19 +155,30 @@ fn conntrack(ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
         "ctrepldstport",
     ] {
         let Some(g) = o.take(name) else { continue };
-        match num_range(g.arg(), 65535) {
+        match num_range(g.arg(), 65535, decimal) {
             Some(t) => out.one(name, g.inverted, t),
             None => return unknown(format!("--{name} {:?}", g.arg())),
         }
     }
     if let Some(g) = o.take("ctstatus") {
-        match name_set(o, "ctstatus", g.arg(), &STATUS, "ctstatus")? {
+        // `NONE` (any case) adds no bit; a set of none prints as NONE.
+        let words: Vec<&str> = g
+            .arg()
+            .split(',')
+            .filter(|w| !w.eq_ignore_ascii_case("none"))
+            .collect();
+        let named = if words.is_empty() {
+            Ok("NONE".to_string())
+        } else {
+            name_set(o, "ctstatus", &words.join(","), &STATUS, "ctstatus")?
+        };
+        match named {
             Ok(s) => out.one("ctstatus", g.inverted, s),
             Err(w) => return unknown(w),
         }
     }
     if let Some(g) = o.take("ctexpire") {
-        match num_range(g.arg(), u32::MAX as u64) {
+        match num_range(g.arg(), u32::MAX as u64, strtoul0) {
             Some(t) => out.one("ctexpire", g.inverted, t),
             None => return unknown(format!("--ctexpire {:?}", g.arg())),
         }

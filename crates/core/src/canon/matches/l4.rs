@@ -1,9 +1,9 @@
 //! tcp, udp, icmp, icmp6 and multiport.
 
 use super::{done, unknown, Def, Res};
-use crate::canon::num::{decimal, push_decimal};
+use crate::canon::num::{push_decimal, strtoul0};
 use crate::canon::opts::{opt, Args::*, Opts, Out};
-use crate::canon::ports::{parse_port, parse_range, push_range, Port, Port2};
+use crate::canon::ports::{parse_port, parse_range, push_range, Port, Port2, PortSyntax};
 use crate::canon::{proto, Ctx};
 use crate::Family;
 
@@ -55,7 +55,13 @@ fn ports(o: &mut Opts, out: &mut Out, protocol: u8) -> Res {
         {
             return unknown("udp port over 65535");
         }
-        match parse_range(g.arg(), protocol, ':') {
+        // tcp reads ports in base 0, udp through getaddrinfo (decimal).
+        let syntax = if protocol == proto::UDP {
+            PortSyntax::Decimal
+        } else {
+            PortSyntax::Base0
+        };
+        match parse_range(g.arg(), protocol, syntax, ':') {
             Port2::Ok(0, 65535) if g.inverted => {
                 // Legacy prints `-m tcp`, nft drops the match: no single form.
                 return unknown("inverted full port range");
@@ -122,7 +128,7 @@ fn tcp(ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
         return unknown(w);
     }
     if let Some(g) = o.take("tcp-option") {
-        let Some(n) = decimal(g.arg(), 255) else {
+        let Some(n) = strtoul0(g.arg(), 255) else {
             return unknown(format!("tcp-option value {:?}", g.arg()));
         };
         if n == 0 {
@@ -193,7 +199,13 @@ fn flagged_ports(
     require_protocol(ctx, o, want, label, lower)?;
     for name in ["sport", "dport"] {
         let Some(g) = o.take(name) else { continue };
-        match parse_range(g.arg(), want, ':') {
+        // sctp reads ports in base 0, dccp through getaddrinfo (decimal).
+        let syntax = if want == proto::DCCP {
+            PortSyntax::Decimal
+        } else {
+            PortSyntax::Base0
+        };
+        match parse_range(g.arg(), want, syntax, ':') {
             Port2::Ok(0, 65535) => return unknown("full port range"),
             Port2::Ok(a, b) => out.one_with(name, g.inverted, |w| push_range(w, a, b)),
             Port2::Unknown(w) => return unknown(w),
@@ -316,15 +328,20 @@ fn icmp_type(
             None => t.to_string(),
         }));
     }
-    if s.starts_with(|c: char| c.is_ascii_digit()) {
+    // Numbers go to strtoul (base 0), which skips blanks and a `+`.
+    if s.starts_with(|c: char| c.is_ascii_digit() || c == '+' || c.is_ascii_whitespace()) {
         let (t, c) = match s.split_once('/') {
             Some((t, c)) => (t, Some(c)),
             None => (s, None),
         };
-        let t = decimal(t, 255).ok_or_else(|| format!("Invalid ICMP{label} type `{s}'"))?;
+        let t = strtoul0(t, 255).ok_or_else(|| format!("Invalid ICMP{label} type `{s}'"))?;
+        if allow_any && t == 255 {
+            // libxt_icmp saves type 255 as `any`, whatever the code.
+            return Ok(Ok("any".into()));
+        }
         return Ok(Ok(match c {
             Some(c) => {
-                let c = decimal(c, 255).ok_or_else(|| format!("Invalid ICMP{label} code `{s}'"))?;
+                let c = strtoul0(c, 255).ok_or_else(|| format!("Invalid ICMP{label} code `{s}'"))?;
                 format!("{t}/{c}")
             }
             None => t.to_string(),
@@ -420,7 +437,7 @@ fn multiport(ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
             Some((a, b)) => (a, Some(b)),
             None => (item, None),
         };
-        let port = |s: &str| match parse_port(s, p) {
+        let port = |s: &str| match parse_port(s, p, PortSyntax::Base0) {
             Port::Ok(n) => Ok(Ok(n)),
             Port::Unknown(w) => Ok(Err(w)),
             Port::Err(e) => Err(o.err(g.name, e)),

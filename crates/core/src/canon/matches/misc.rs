@@ -2,7 +2,7 @@
 
 use super::{done, unknown, Def, Res};
 use crate::canon::addr::{format_addr, parse_host, Parsed};
-use crate::canon::num::{decimal, uint, Num};
+use crate::canon::num::{decimal, plain_decimal, strtoul0, uint, Num};
 use crate::canon::opts::{number, opt, Args::*, Opts, Out};
 use crate::canon::Canon;
 use crate::canon::Ctx;
@@ -54,15 +54,26 @@ fn mac(_ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
     let Some(g) = o.take("mac-source") else {
         return Err(o.err("mac-source", "option \"--mac-source\" must be specified"));
     };
+    // Each octet goes to strtoul in base 16 and may span at most two characters: `0:a:…` is
+    // 00:0a:…; blanks, signs or empty octets are iptables' to judge.
     let parts: Vec<&str> = g.arg().split(':').collect();
-    let ok = parts.len() == 6
-        && parts
-            .iter()
-            .all(|p| p.len() == 2 && p.bytes().all(|b| b.is_ascii_hexdigit()));
-    if !ok {
+    if parts.len() != 6 || parts.iter().any(|p| p.len() > 2) {
         return Err(o.err("mac-source", format!("Bad mac address \"{}\"", g.arg())));
     }
-    out.one("mac-source", g.inverted, g.arg().to_ascii_lowercase());
+    let mut text = String::with_capacity(17);
+    for p in &parts {
+        if p.is_empty() || !p.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return unknown(format!("mac address {:?}", g.arg()));
+        }
+        if !text.is_empty() {
+            text.push(':');
+        }
+        if p.len() == 1 {
+            text.push('0');
+        }
+        text.push_str(&p.to_ascii_lowercase());
+    }
+    out.one("mac-source", g.inverted, text);
     done()
 }
 
@@ -83,8 +94,8 @@ fn id_range(s: &str) -> Option<String> {
         Some((a, b)) => (a, b),
         None => (s, s),
     };
-    let a = decimal(a, u32::MAX as u64 - 1)?;
-    let b = decimal(b, u32::MAX as u64 - 1)?;
+    let a = strtoul0(a, u32::MAX as u64 - 1)?;
+    let b = strtoul0(b, u32::MAX as u64 - 1)?;
     (a <= b).then(|| {
         if a == b {
             a.to_string()
@@ -232,11 +243,11 @@ fn set(_ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
 fn open_range(s: &str, max: u64) -> Option<String> {
     let (a, b) = match s.split_once(':') {
         Some((a, b)) => (
-            if a.is_empty() { 0 } else { decimal(a, max)? },
-            if b.is_empty() { max } else { decimal(b, max)? },
+            if a.is_empty() { 0 } else { strtoul0(a, max)? },
+            if b.is_empty() { max } else { strtoul0(b, max)? },
         ),
         None => {
-            let a = decimal(s, max)?;
+            let a = strtoul0(s, max)?;
             (a, a)
         }
     };
@@ -487,7 +498,7 @@ fn string(_ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
     out.one("algo", false, algo.arg());
     for (name, default) in [("from", 0), ("to", 65535)] {
         let Some(g) = o.take(name) else { continue };
-        let Some(v) = decimal(g.arg(), 65535) else {
+        let Some(v) = strtoul0(g.arg(), 65535) else {
             return unknown(format!("--{name} {:?}", g.arg()));
         };
         if v != default {
@@ -546,11 +557,11 @@ fn statistic(_ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
             let Some(e) = o.take("every") else {
                 return unknown("nth without every");
             };
-            let Some(every) = decimal(e.arg(), u32::MAX as u64).filter(|v| *v > 0) else {
+            let Some(every) = strtoul0(e.arg(), u32::MAX as u64).filter(|v| *v > 0) else {
                 return unknown(format!("every {:?}", e.arg()));
             };
             let packet = match o.take("packet") {
-                Some(p) => match decimal(p.arg(), u32::MAX as u64) {
+                Some(p) => match strtoul0(p.arg(), u32::MAX as u64) {
                     Some(v) if v < every => v,
                     _ => return unknown(format!("packet {:?}", p.arg())),
                 },
@@ -688,7 +699,7 @@ fn time(_ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
         }
         let mut days = [false; 32];
         for w in g.arg().split(',') {
-            match decimal(w, 31).filter(|d| *d >= 1) {
+            match plain_decimal(w, 31).filter(|d| *d >= 1) {
                 Some(d) => days[d as usize] = true,
                 None => return unknown(format!("month day {w:?}")),
             }
@@ -710,7 +721,7 @@ fn time(_ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
         for w in g.arg().split(',') {
             // libxt_time compares the first two letters only: "Mo", "Monday", "Thx" are days.
             let named = |d: &&str| w.len() >= 2 && d.as_bytes()[..2] == w.as_bytes()[..2];
-            let i = match decimal(w, 7) {
+            let i = match plain_decimal(w, 7) {
                 Some(n) if n >= 1 => n as usize - 1,
                 Some(_) => {
                     return Err(o.err("weekdays", "No, the week does NOT begin with Sunday."))

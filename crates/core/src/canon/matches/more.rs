@@ -173,12 +173,12 @@ fn connbytes(_ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
     };
     // `a:` and `a` both mean "from a on" and print as `a`.
     let text = match c.arg().split_once(':') {
-        Some((a, "")) => decimal(a, u64::MAX).map(|a| a.to_string()),
-        Some((a, b)) => match (decimal(a, u64::MAX), decimal(b, u64::MAX)) {
+        Some((a, "")) => strtoul0(a, u64::MAX).map(|a| a.to_string()),
+        Some((a, b)) => match (strtoul0(a, u64::MAX), strtoul0(b, u64::MAX)) {
             (Some(a), Some(b)) if a < b => Some(format!("{a}:{b}")),
             _ => None,
         },
-        None => decimal(c.arg(), u64::MAX).map(|a| a.to_string()),
+        None => strtoul0(c.arg(), u64::MAX).map(|a| a.to_string()),
     };
     let Some(text) = text else {
         return unknown(format!("connbytes {:?}", c.arg()));

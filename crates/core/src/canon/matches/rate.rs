@@ -2,20 +2,20 @@
 
 use super::{done, unknown, Def, Res};
 use crate::canon::addr::format_addr;
-use crate::canon::num::decimal;
+use crate::canon::num::{decimal, strtoul0};
 use crate::canon::opts::{number, opt, Args::*, Opts, Out};
 use crate::canon::Canon;
 use crate::canon::Ctx;
 use crate::Family;
 
-/// Reads `N[/unit]` the way libxt_limit does: the unit is any prefix of second, minute, hour,
-/// day (any case). Returns (count, seconds per unit).
-fn parse_rate(s: &str) -> Option<(u64, u64)> {
+/// Reads `N[/unit]`: the unit is any prefix of second, minute, hour, day (any case); `count`
+/// reads N. Returns (count, seconds per unit).
+fn parse_rate(s: &str, count: fn(&str) -> Option<u64>) -> Option<(u64, u64)> {
     let (n, unit) = match s.split_once('/') {
         Some((n, u)) => (n, Some(u)),
         None => (s, None),
     };
-    let n = decimal(n, u32::MAX as u64)?;
+    let n = count(n)?;
     let mult = match unit {
         None => 1,
         Some("") => return None,
@@ -37,6 +37,25 @@ fn parse_rate(s: &str) -> Option<(u64, u64)> {
 
 /// The rate iptables prints for a period of `avg` (in units of 1/`scale` second), picking the
 /// coarsest unit that still divides well — so `60/min` prints `1/sec`.
+/// libxt_limit's count: C's `atoi`, which skips blanks and a `+`, then reads decimal digits up
+/// to the first other character (`3 /min` is 3 a minute). None for what `atoi` reads as 0 or
+/// as a negative number.
+fn atoi_count(s: &str) -> Option<u64> {
+    let t = s.trim_start_matches([' ', '\t', '\n', '\x0b', '\x0c', '\r']);
+    let t = t.strip_prefix('+').unwrap_or(t);
+    let end = t.bytes().position(|b| !b.is_ascii_digit()).unwrap_or(t.len());
+    // Past nine digits atoi's int may overflow: not modelled.
+    if end > 9 {
+        return None;
+    }
+    t[..end].parse().ok()
+}
+
+/// hashlimit's count, decimal digits only (other forms are asked of iptables).
+fn decimal_count(s: &str) -> Option<u64> {
+    decimal(s, u32::MAX as u64)
+}
+
 fn rate_text(avg: u64, scale: u64) -> String {
     rate_and_unit(avg, scale).0
 }
@@ -78,7 +97,11 @@ fn limit(_ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
     let avg = match o.take("limit") {
         None => LIMIT_SCALE * 3600 / 3,
         Some(g) => {
-            let Some((n, mult)) = parse_rate(g.arg()) else {
+            let long = g.arg().bytes().take_while(u8::is_ascii_digit).count() > 9;
+            if g.arg().trim_start().starts_with('-') || long {
+                return unknown(format!("rate {:?}", g.arg()));
+            }
+            let Some((n, mult)) = parse_rate(g.arg(), atoi_count) else {
                 return Err(o.err("limit", format!("bad rate \"{}\"'", g.arg())));
             };
             let avg = LIMIT_SCALE * mult / n;
@@ -109,8 +132,8 @@ fn limit(_ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
 
 pub(crate) const HASHLIMIT: Def = Def {
     opts: &[
-        opt(&["hashlimit-upto", "hashlimit"], One, false),
-        opt(&["hashlimit-above"], One, false),
+        opt(&["hashlimit-upto", "hashlimit"], One, true),
+        opt(&["hashlimit-above"], One, true),
         opt(&["hashlimit-burst"], One, false),
         opt(&["hashlimit-mode"], One, false),
         opt(&["hashlimit-name"], One, false),
@@ -126,8 +149,11 @@ pub(crate) const HASHLIMIT: Def = Def {
 };
 
 fn hashlimit(ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
+    // `! --hashlimit-upto` is `--hashlimit-above`, and the other way round.
     let (rate_opt, g) = match (o.take("hashlimit-upto"), o.take("hashlimit-above")) {
+        (Some(g), None) if g.inverted => ("hashlimit-above", g),
         (Some(g), None) => ("hashlimit-upto", g),
+        (None, Some(g)) if g.inverted => ("hashlimit-upto", g),
         (None, Some(g)) => ("hashlimit-above", g),
         (None, None) => return unknown("no rate"),
         (Some(_), Some(_)) => return unknown("both --hashlimit-upto and --hashlimit-above"),
@@ -135,7 +161,7 @@ fn hashlimit(ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
     if g.arg().to_ascii_lowercase().contains('b') {
         return unknown("byte rates");
     }
-    let Some((n, mult)) = parse_rate(g.arg()) else {
+    let Some((n, mult)) = parse_rate(g.arg(), decimal_count) else {
         return unknown(format!("rate {:?}", g.arg()));
     };
     let Some(name) = o.take("hashlimit-name") else {
@@ -157,7 +183,7 @@ fn hashlimit(ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
     let expire_default = mult * 1000;
     let quantum = unit * 1000;
     let burst = match o.take("hashlimit-burst") {
-        Some(b) => match decimal(b.arg(), 10_000) {
+        Some(b) => match strtoul0(b.arg(), 10_000) {
             Some(v) => v,
             None => return unknown(format!("burst {:?}", b.arg())),
         },
@@ -167,7 +193,8 @@ fn hashlimit(ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
     if let Some(m) = o.take("hashlimit-mode") {
         let order = ["srcip", "srcport", "dstip", "dstport"];
         let mut bits = [false; 4];
-        for w in m.arg().split(',') {
+        // strtok over `,` and `|`: empty words are skipped.
+        for w in m.arg().split([',', '|']).filter(|w| !w.is_empty()) {
             match order.iter().position(|n| *n == w) {
                 Some(i) => bits[i] = true,
                 None => return Err(o.err("hashlimit-mode", format!("Invalid mode: \"{w}\""))),
@@ -179,6 +206,9 @@ fn hashlimit(ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
             .filter(|(_, b)| *b)
             .map(|(n, _)| *n)
             .collect();
+        if names.is_empty() {
+            return unknown("empty --hashlimit-mode");
+        }
         out.one("hashlimit-mode", false, names.join(","));
     }
     if name.arg().is_empty() || name.arg().len() > 255 || name.arg().contains(char::is_whitespace) {
@@ -192,7 +222,7 @@ fn hashlimit(ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
         ("hashlimit-htable-expire", quantum),
     ] {
         let v = match o.take(opt) {
-            Some(g) => match decimal(g.arg(), u32::MAX as u64) {
+            Some(g) => match strtoul0(g.arg(), u32::MAX as u64) {
                 Some(v) => v,
                 None => return unknown(format!("--{opt} {:?}", g.arg())),
             },
@@ -206,7 +236,7 @@ fn hashlimit(ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
     let full = if ctx.family == Family::V4 { 32 } else { 128 };
     for opt in ["hashlimit-srcmask", "hashlimit-dstmask"] {
         let Some(g) = o.take(opt) else { continue };
-        let Some(v) = decimal(g.arg(), full) else {
+        let Some(v) = strtoul0(g.arg(), full) else {
             return unknown(format!("--{opt} {:?}", g.arg()));
         };
         if v != full {
@@ -241,13 +271,13 @@ fn connlimit(ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
         }
         (Some(_), Some(_)) => return unknown("both --connlimit-upto and --connlimit-above"),
     };
-    let Some(n) = decimal(g.arg(), u32::MAX as u64) else {
+    let Some(n) = strtoul0(g.arg(), u32::MAX as u64) else {
         return unknown(format!("count {:?}", g.arg()));
     };
     let full = if ctx.family == Family::V4 { 32 } else { 128 };
     let mask = match o.take("connlimit-mask") {
         // iptables clamps a longer mask rather than refusing it: leave that to iptables.
-        Some(m) => match decimal(m.arg(), full) {
+        Some(m) => match strtoul0(m.arg(), full) {
             Some(v) => v,
             None => return unknown(format!("mask {:?}", m.arg())),
         },
@@ -317,7 +347,7 @@ fn recent(ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
     out.push(cmd.name, cmd.inverted, &[]);
     let seconds = o.take("seconds");
     if let Some(s) = &seconds {
-        let Some(v) = decimal(s.arg(), u32::MAX as u64) else {
+        let Some(v) = strtoul0(s.arg(), u32::MAX as u64) else {
             return unknown(format!("seconds {:?}", s.arg()));
         };
         if v != 0 {
@@ -331,7 +361,7 @@ fn recent(ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
         out.flag("reap");
     }
     if let Some(h) = o.take("hitcount") {
-        let Some(v) = decimal(h.arg(), 255) else {
+        let Some(v) = strtoul0(h.arg(), 255) else {
             return unknown(format!("hitcount {:?}", h.arg()));
         };
         if v != 0 {
