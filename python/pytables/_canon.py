@@ -15,6 +15,10 @@ _IMPLICIT_PROTOCOL = {"tcp": "tcp", "udp": "udp", "sctp": "sctp", "dccp": "dccp"
 def _protocol(rule, kind, name):
     form = getattr(rule, "_proto", "ip") if rule is not None else "ip"
     word = _addr.proto_to_restore(form) if form != "ip" else None
+    if word is not None and word[1].isdigit() and int(word[1]) > 255:
+        # python-iptables takes any 16-bit number; iptables names none above 255 and refuses the
+        # rule when it is installed, so the options are judged as if -p were not given.
+        word = None
     if word is None and kind == "match" and name in _IMPLICIT_PROTOCOL:
         return (False, _IMPLICIT_PROTOCOL[name])
     return word
