@@ -28,6 +28,14 @@ _FRESH = {
     ("match", "mac"): [("mac-source", False, ("00:00:00:00:00:00",))],
     ("match", "connlimit"): [("connlimit-above", False, ("0",)), ("connlimit-mask", False, ("32",)),
                              ("connlimit-saddr", False, ())],
+    ("match", "string"): [("string", False, ("",)), ("algo", False, ())],
+    ("match", "connlabel"): [("label", False, ("0",))],
+    ("match", "policy"): [("dir", False, ("out",)), ("pol", False, ("ipsec",))],
+    ("match", "connbytes"): [("connbytes", False, ("0",)), ("connbytes-mode", False, ("packets",)),
+                             ("connbytes-dir", False, ("original",))],
+    ("match", "rateest"): [("rateest", False, ())],
+    ("match", "time"): [("datestop", False, ("2038-01-19T03:14:07",))],
+    ("target", "IDLETIMER"): [("timeout", False, ("0",)), ("label", False, ())],
     ("target", "MARK"): [("set-xmark", False, ("0x0/0x0",))],
     ("target", "CONNMARK"): [("set-xmark", False, ("0x0/0xffffffff",))],
     ("target", "TOS"): [("set-tos", False, ("0x00/0x00",))],
@@ -55,7 +63,7 @@ def _option_value(parameter, value):
     if isinstance(value, str):
         inverted = value.startswith("!")
         if inverted:
-            value = value[1:].lstrip()  # a second "!" is left for the extension to refuse
+            value = value[1:]  # as python-iptables: only the "!" (a blank after it stays in the value)
         return inverted, ((value,) if value != "" else ())
     if isinstance(value, (list, tuple)):
         items = list(value)
@@ -194,10 +202,11 @@ class _Extension(_native.ExtBase):
                     raise
                 # A mandatory option is still missing, or a check across options fails (left to
                 # final_check): python-iptables shows libxtables' defaults overwritten by what
-                # it parsed.
-                given = {o[0] for o in self._options}
-                return self._options + [d for d in _FRESH.get((self._kind, self._ext), [])
-                                        if d[0] not in given]
+                # it parsed (without the words it ignores, `exc.options`).
+                opts = getattr(exc, "options", None) or self._options
+                given = {o[0] for o in opts}
+                return opts + [d for d in _FRESH.get((self._kind, self._ext), [])
+                               if d[0] not in given]
             # None: iptables could not be asked; the options as given.
             self._canon = self._options if opts is None else opts
         return self._canon
@@ -264,6 +273,9 @@ class _Extension(_native.ExtBase):
                 self._options = before
                 self._canon = previous
                 raise
+            kept = getattr(exc, "options", None)
+            if kept is not None and opts is None and len(kept) == len(self._options):
+                self._options = list(kept)  # without the words libxtables ignores (a flag's value)
         if opts is not None:
             self._canon = opts
         if self._rule is not None:

@@ -229,15 +229,13 @@ fn refusal(
     value_refusal(py, kind, name, &value, &detail, &err.message)
 }
 
-/// Asks iptables for the canonical options (None when iptables cannot be run here).
-fn probe(
-    py: Python<'_>,
-    family: Family,
+/// The rule text that tries one match or target alone.
+fn probe_spec(
     kind: &str,
     name: &str,
     protocol: Option<&Negatable>,
     options: &[OptionArg],
-) -> PyResult<Option<Vec<PyOption>>> {
+) -> String {
     let mut spec = RuleSpec {
         protocol: protocol.cloned(),
         ..RuleSpec::default()
@@ -254,14 +252,51 @@ fn probe(
             options: options.to_vec(),
         });
     }
-    let text = spec.to_spec_string();
+    spec.to_spec_string()
+}
+
+/// The word of iptables' "Bad argument `WORD'": a word no option took.
+fn bad_argument(message: &str) -> Option<&str> {
+    let rest = message.split_once("Bad argument `")?.1;
+    let line = rest.lines().next().unwrap_or(rest);
+    Some(&line[..line.rfind('\'')?])
+}
+
+/// Asks iptables for the canonical options (None when iptables cannot be run here). Words
+/// iptables finds no option for are dropped from `options` first, as libxtables ignores them.
+fn probe(
+    py: Python<'_>,
+    family: Family,
+    kind: &str,
+    name: &str,
+    protocol: Option<&Negatable>,
+    options: &mut [OptionArg],
+) -> PyResult<Option<Vec<PyOption>>> {
     let table = probe_table(kind, name);
-    let answer = py.allow_threads(|| {
-        Prober::global(backend())
-            .canonical(family, table, &[text.as_str()])
-            .pop()
-            .expect("one answer")
-    });
+    let (text, answer) = loop {
+        let text = probe_spec(kind, name, protocol, options);
+        let answer = py.allow_threads(|| {
+            Prober::global(backend())
+                .canonical(family, table, &[text.as_str()])
+                .pop()
+                .expect("one answer")
+        });
+        // A flag given a value (`--ecn-tcp-cwr 1`): iptables sees a stray word, libxtables
+        // (handed the option and its value by python-iptables) ignores it.
+        if let Err(ProbeError::Refused { message, .. }) = &answer {
+            if let Some(word) = bad_argument(message) {
+                if let Some(o) = options
+                    .iter_mut()
+                    .rev()
+                    .find(|o| o.args.last().is_some_and(|a| rule::unquote(a) == word))
+                {
+                    o.args.pop();
+                    continue;
+                }
+            }
+        }
+        break (text, answer);
+    };
     let line = match answer {
         Ok(line) => line,
         Err(ProbeError::Refused { message, .. }) if kernel_lacks_only(&message) => {
@@ -392,16 +427,35 @@ pub fn canonical_options(
             _ => break,
         }
     }
-    let args = to_args(&options);
-    match model(family, kind, name, protocol.as_ref(), &args) {
-        Ok(Canon::Known(opts)) => Ok(Some(from_args(py, &opts)?)),
+    let mut args = to_args(&options);
+    let answer = match model(family, kind, name, protocol.as_ref(), &args) {
+        Ok(Canon::Known(opts)) => return Ok(Some(from_args(py, &opts)?)),
         Ok(Canon::Unknown(_)) if probe => {
-            self::probe(py, family, kind, name, protocol.as_ref(), &args)
+            self::probe(py, family, kind, name, protocol.as_ref(), &mut args)
+        }
+        // libxtables' number, port and address parsers skip leading blanks (strtoul,
+        // inet_aton; python-iptables passes "! 443" on as " 443"), the model refuses them:
+        // iptables judges such values.
+        Err(_) if probe && leading_blank(&options) => {
+            self::probe(py, family, kind, name, protocol.as_ref(), &mut args)
         }
         Ok(Canon::Unknown(_)) => Ok(None),
         // A refusal names the value as given (libxtables parses the words it was handed).
         Err(e) => Err(refusal(py, kind, name, &given, &e)),
-    }
+    };
+    answer.inspect_err(|err| {
+        // The options without the words libxtables ignores: what a half-made extension shows.
+        if let Ok(kept) = from_args(py, &args) {
+            let _ = err.value(py).setattr("options", kept);
+        }
+    })
+}
+
+fn leading_blank(options: &[PyOptionIn]) -> bool {
+    options.iter().any(|(_, _, args)| {
+        args.iter()
+            .any(|a| a.starts_with(|c: char| c.is_ascii_whitespace() || c == '\x0b'))
+    })
 }
 
 /// The core model's answer for one match or target.
