@@ -6,6 +6,7 @@ dicts: `{"family": "ipv4", "table": "filter", "op": "append", "chain": "INPUT", 
 """
 
 import os
+import re
 import threading
 
 from . import _native
@@ -126,6 +127,12 @@ def _what(op):
     return _WHAT.get(op.get("op"), "commit").format(**fields)
 
 
+def _extension_target(spec):
+    """Whether a rule spec's target is a chain or an extension rather than a verdict."""
+    m = re.search(r"(?:^|\s)-[jg] (\S+)", spec or "")
+    return m is not None and m.group(1) not in ("ACCEPT", "DROP", "QUEUE", "RETURN")
+
+
 def _map_error(err, ops, IPTCError, ConflictError):
     kind = err.get("kind")
     if kind == "precondition":
@@ -145,7 +152,10 @@ def _map_error(err, ops, IPTCError, ConflictError):
             return IPTCError("can't %s: b'Bad built-in chain name'" % _what(op))
         if ikind == "builtin_chain" and op and op["op"] == "rename_chain":
             return IPTCError("can't %s: b'No chain/target/match by that name'" % _what(op))
-        if ikind == "no_such_chain" and op and op["op"] == "delete_rule":
+        if ikind == "rule_not_found" and op and op["op"] == "delete_rule" and _extension_target(op.get("rule")):
+            # As _ops.delete: libiptc mapped a non-verdict target, iptc_strerror's generic ENOENT.
+            ikind = "no_such_chain"
+        elif ikind == "no_such_chain" and op and op["op"] == "delete_rule":
             ikind = "rule_not_found"  # libiptc's text for ENOENT from TC_DELETE_ENTRY
         text = _STRERROR.get(ikind, repr(str(inner).encode()))
         return IPTCError("can't %s: %s" % (_what(op), text))

@@ -236,4 +236,18 @@ def delete(table, name, rule):
         if kernel == rule and kernel._goto == rule._goto:
             del data.rules[i]
             return [_op(table, "delete_rule", chain=name, rule=spec)]
-    raise IPTCError("can't delete entry from chain %s: %s" % (name, _BAD_RULE))
+    raise IPTCError("can't delete entry from chain %s: %s" % (name, _delete_missing(table, rule)))
+
+
+def _delete_missing(table, rule):
+    """libiptc's text for a rule not in the chain. TC_DELETE_ENTRY maps the rule's target first:
+    any target but a verdict goes through iptc_builtin(), which becomes the function
+    iptc_strerror() names, so ENOENT is the generic text, and a built-in chain of the table as
+    target fails that mapping with EINVAL."""
+    target = rule.target._ext
+    if target in ("",) + _VERDICTS:
+        return _BAD_RULE
+    data = table._chain(target)
+    if data is not None and data.policy is not None:
+        return "b'Invalid argument'"
+    return _NOCHAIN

@@ -37,6 +37,14 @@ def test_precondition_errors_use_libiptc_wording():
              _op("delete_rule", chain="X", rule="-j DROP"))
     assert str(e) == ("can't delete entry from chain X: "
                       "b'Bad rule (does a matching rule exist in that chain?)'")
+    # A rule with a chain or extension target: libiptc's generic ENOENT text (see _ops.delete).
+    for spec in ("-p tcp -j LOG --log-prefix x", "-g knock"):
+        e = _map(pre("rule_not_found", table="filter", chain="X", rule=spec),
+                 _op("delete_rule", chain="X", rule=spec))
+        assert str(e) == "can't delete entry from chain X: b'No chain/target/match by that name'"
+    e = _map(pre("no_such_chain", table="filter", chain="X"), _op("delete_rule", chain="X", rule="-j LOG"))
+    assert str(e) == ("can't delete entry from chain X: "
+                      "b'Bad rule (does a matching rule exist in that chain?)'")
     e = _map(pre("builtin_chain", table="filter", chain="X"), _op("set_policy", chain="X", policy="DROP"))
     assert str(e) == "can't set policy DROP on chain X: b'Bad built-in chain name'"
     e = _map(pre("conflict", table="filter", chain="X", position=1, expected="-j A", found="-j B"),
