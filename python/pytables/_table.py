@@ -8,8 +8,10 @@ kernel's canonical form. Before its first local change a table keeps a copy of t
 read (`_base`): the server then sends only the edits since that generation, not the whole table.
 """
 
+import ast
 import gc
 import random
+import re
 import time
 import weakref
 
@@ -272,7 +274,9 @@ class Table:
         return self._rule_class(entry, chain)
 
     def strerror(self):
-        return "libiptc version error"
+        """python-iptables returns iptc_strerror(errno): libiptc's text (bytes) for the last
+        failed operation of the process, "libiptc version error" while errno is 0."""
+        return _last_failure if _last_failure is not None else "libiptc version error"
 
     def get_target(self, rule):
         """The rule's target name as bytes (python-iptables returns libiptc's C string)."""
@@ -309,6 +313,13 @@ class Table:
     # ----- mutations ---------------------------------------------------------------------------
 
     def _run(self, build):
+        try:
+            self._run_op(build)
+        except IPTCError as exc:
+            _note_failure(exc)
+            raise
+
+    def _run_op(self, build):
         """Runs one mutation. `build()` checks it against the snapshot, applies it there and
         returns its ops; with autocommit they are sent at once, re-resolved after a conflict."""
         if not self.autocommit:
@@ -406,7 +417,24 @@ def commit_tables(tables):
         ops.extend(t._pending)
         t._pending = []
         t._stale = True
-    _conn.commit(ops, tables)
+    try:
+        _conn.commit(ops, tables)
+    except IPTCError as exc:
+        _note_failure(exc)
+        raise
+
+
+# libiptc's text of the last failure in this process (errno is process-wide), for strerror().
+_last_failure = None
+_LIBIPTC_TEXT = re.compile(r": (b'(?:[^'\\]|\\.)*')")
+
+
+def _note_failure(exc):
+    """Remembers the libiptc text (the b'...' after "can't ...:") an IPTCError carries."""
+    global _last_failure
+    m = _LIBIPTC_TEXT.search(str(exc))
+    if m:
+        _last_failure = ast.literal_eval(m.group(1))
 
 
 class Chain:

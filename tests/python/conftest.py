@@ -18,7 +18,7 @@ import subprocess
 
 import pytables
 import pytest
-from pytables import _conn, _registry
+from pytables import _conn, _registry, _table
 
 CLONE_NEWNET = 0x40000000
 BACKEND = os.environ.get("PYTABLES_BACKEND") or "legacy"
@@ -45,6 +45,7 @@ def _reset_pytables():
     pytables.Table6.existing_table_names.clear()
     _conn.reset()
     _registry._cache.clear()
+    _table._last_failure = None  # errno, as a fresh process has it
 
 
 class Netns:

@@ -13,6 +13,11 @@ def test_table_helpers_and_close(netns):
     assert isinstance(iptc.Table6("filter").create_rule(), iptc.Rule6)
     assert t.strerror() == "libiptc version error"
     rule.create_target("DROP")
+    with pytest.raises(iptc.IPTCError):
+        t.create_chain("INPUT")
+    # The last failure's libiptc text, as bytes; errno is the process's, so any table says it.
+    assert t.strerror() == b"Chain already exists"
+    assert iptc.Table6("filter").strerror() == b"Chain already exists"
     assert t.get_target(rule) == b"DROP"
     t.close()
     t.close()
