@@ -3,7 +3,7 @@
 //! options of type `XTTYPE_PORT`.
 
 /// The blanks C's `isspace` skips before a number.
-fn skip_c_blanks(s: &str) -> &str {
+pub(crate) fn skip_c_blanks(s: &str) -> &str {
     s.trim_start_matches([' ', '\t', '\n', '\x0b', '\x0c', '\r'])
 }
 

@@ -2,7 +2,7 @@
 
 use super::{done, unknown, Def, Res};
 use crate::canon::addr::format_addr;
-use crate::canon::num::{decimal, strtoul0};
+use crate::canon::num::{decimal, skip_c_blanks, strtoul0};
 use crate::canon::opts::{number, opt, Args::*, Opts, Out};
 use crate::canon::Canon;
 use crate::canon::Ctx;
@@ -41,7 +41,7 @@ fn parse_rate(s: &str, count: fn(&str) -> Option<u64>) -> Option<(u64, u64)> {
 /// to the first other character (`3 /min` is 3 a minute). None for what `atoi` reads as 0 or
 /// as a negative number.
 fn atoi_count(s: &str) -> Option<u64> {
-    let t = s.trim_start_matches([' ', '\t', '\n', '\x0b', '\x0c', '\r']);
+    let t = skip_c_blanks(s);
     let t = t.strip_prefix('+').unwrap_or(t);
     let end = t.bytes().position(|b| !b.is_ascii_digit()).unwrap_or(t.len());
     // Past nine digits atoi's int may overflow: not modelled.
