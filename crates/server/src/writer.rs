@@ -1486,11 +1486,7 @@ fn validate(op: &Op) -> Result<(), String> {
         }
         // The kernel would take it, but iptables-save could not print the rule back.
         if let Ok(rule) = pytables_core::rule::RuleSpec::parse(spec) {
-            let names = [&rule.in_interface, &rule.out_interface];
-            let bad = names.into_iter().flatten().find_map(|i| {
-                pytables_core::canon::interface_problem(&pytables_core::rule::unquote(&i.value))
-            });
-            if let Some(problem) = bad {
+            if let Some(problem) = pytables_core::canon::save_form_problem(&rule) {
                 return Err(format!("rule {spec:?}: {problem}"));
             }
         }

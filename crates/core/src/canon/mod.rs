@@ -19,7 +19,7 @@ mod targets;
 mod values;
 
 pub use targets::is_target_extension;
-pub use values::interface_problem;
+pub use values::{interface_problem, save_form_problem};
 
 /// The number of a `-p` word as iptables reads it (a number, or a name of iptables' own list
 /// or /etc/protocols as Debian's netbase has it): what a name iptables-save printed stands for.

@@ -322,3 +322,31 @@ fn text_path_equals_built_rule_printed() {
     }
     assert!(checked > 10_000, "{checked}");
 }
+
+#[test]
+fn values_iptables_save_prints_bare() {
+    let problem = |spec: &str| super::save_form_problem(&RuleSpec::parse(spec).unwrap());
+    for odd in [
+        r#"-m recent --set --name "a b""#,
+        r#"-m hashlimit --hashlimit-upto 1/s --hashlimit-name "a'b""#,
+        r#"-m physdev --physdev-out "c d""#,
+        r#"-m rateest --rateest "x y" --rateest-bps 1 --rateest-lt"#,
+        r#"-j IDLETIMER --timeout 5 --label "t 1""#,
+        r#"-j RATEEST --rateest-name "r\\s""#,
+        r#"-o "e f" -j ACCEPT"#,
+    ] {
+        let p = problem(odd);
+        assert!(p.as_deref().is_some_and(|p| p.contains("no space, quote")), "{odd}: {p:?}");
+    }
+    // Quoted in the save form, or plain: nothing to refuse.
+    for fine in [
+        r#"-m comment --comment "a b""#,
+        r#"-m helper --helper "a b""#,
+        r#"-j LOG --log-prefix "a b""#,
+        "-m recent --set --name list_1 -j IDLETIMER --timeout 5 --label t1",
+        // The match named like the target: only the target's option is bare.
+        r#"-m rateest --rateest r1 --rateest-bps 1 --rateest-lt -j LOG --log-prefix "x y""#,
+    ] {
+        assert_eq!(problem(fine), None, "{fine}");
+    }
+}

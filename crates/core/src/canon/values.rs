@@ -4,7 +4,7 @@
 use super::addr::{parse_net, Net, Parsed};
 use super::num::{push_hex, strtoul0};
 use super::{field_err, proto, Canon, CanonError};
-use crate::rule::{unquote_cow, NegRef};
+use crate::rule::{unquote_cow, NegRef, RuleSpec};
 use crate::Family;
 use std::borrow::Cow;
 
@@ -75,6 +75,57 @@ pub fn interface_problem(name: &str) -> Option<String> {
         .then(|| {
             format!("interface name {name:?}: no space, quote, backslash or control character")
         })
+}
+
+/// Extension options iptables-save prints bare, like interface names: `(extension, is a
+/// target, options)`. A value with a blank or quote there reads back as other words.
+const BARE_OPTIONS: &[(&str, bool, &[&str])] = &[
+    ("recent", false, &["name"]),
+    ("hashlimit", false, &["hashlimit-name"]),
+    ("rateest", false, &["rateest", "rateest1", "rateest2"]),
+    ("physdev", false, &["physdev-in", "physdev-out"]),
+    ("IDLETIMER", true, &["label"]),
+    ("RATEEST", true, &["rateest-name"]),
+];
+
+/// Why iptables-save could not print `rule` back as it was written, if it could not: a value
+/// it prints without quotes (interface names, list and label names) holds a space, quote,
+/// backslash or control character. The kernel would take such a rule; reading it back would
+/// give another rule, or none.
+pub fn save_form_problem(rule: &RuleSpec) -> Option<String> {
+    let interfaces = [&rule.in_interface, &rule.out_interface];
+    if let Some(problem) = interfaces
+        .into_iter()
+        .flatten()
+        .find_map(|i| interface_problem(&unquote_cow(&i.value)))
+    {
+        return Some(problem);
+    }
+    let matches = rule.matches.iter().map(|m| (&m.name, false, &m.options));
+    let target = rule.target.iter().map(|t| (&t.name, true, &t.options));
+    for (name, is_target, options) in matches.chain(target) {
+        let Some((_, _, bare)) = BARE_OPTIONS
+            .iter()
+            .find(|(n, t, _)| n == name && *t == is_target)
+        else {
+            continue;
+        };
+        for o in options.iter().filter(|o| bare.contains(&o.name.as_str())) {
+            let value = o.args.first().map(|a| unquote_cow(a)).unwrap_or_default();
+            if value
+                .chars()
+                .any(|c| c.is_whitespace() || c.is_control() || "\"'\\".contains(c))
+            {
+                let kind = if is_target { "target" } else { "match" };
+                return Some(format!(
+                    "{kind} {name} --{} {value:?}: iptables-save prints it without quotes, so \
+                     no space, quote, backslash or control character",
+                    o.name
+                ));
+            }
+        }
+    }
+    None
 }
 
 /// `-i`/`-o`: printed as given; at most 15 characters.
