@@ -78,8 +78,9 @@ def _option_value(parameter, value):
     raise TypeError("object of type '%s' has no len()" % type(value).__name__)
 
 
-# Extensions python-iptables drives through libxtables' old parsing API (the rest are x6).
-_OLD_API = frozenset(("tcp", "set", "sctp", "SET", "TRACE"))
+# Extensions python-iptables drives through libxtables' old parsing API (the rest are x6;
+# crates/python/src/canon.rs has the same list).
+_OLD_API = frozenset(("tcp", "set", "sctp", "SET", "rateest"))
 # Aliases: libxtables names the extension they are part of.
 _REAL_NAME = {"state": "conntrack", "NOTRACK": "CT"}
 

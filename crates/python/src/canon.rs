@@ -3,7 +3,7 @@
 //! `pytables_core::canon` answers from its model; what it does not model is asked of iptables
 //! itself in a scratch namespace (`pytables_probe`). Refusals become the exception types
 //! python-iptables raises for the same mistake (§7.9 of the API reference): XTablesError for
-//! x6-API extensions, AttributeError/ValueError for the old-API ones (tcp, set, sctp, SET).
+//! x6-API extensions, AttributeError/ValueError for the old-API ones (tcp, set, sctp, SET, rateest).
 use pyo3::prelude::*;
 use pytables_core::canon::{canonical_match, canonical_target, Canon, CanonError, Part};
 use pytables_core::rule::{self, MatchSpec, Negatable, OptionArg, RuleSpec, TargetSpec};
@@ -16,8 +16,12 @@ use crate::spec::{py_options, quote_word, PyOption};
 /// Options as Python gives them (args in any sequence).
 type PyOptionIn = (String, bool, Vec<String>);
 
-/// Extensions python-iptables drives through libxtables' old parsing API.
-const OLD_API: [&str; 5] = ["tcp", "set", "sctp", "SET", "TRACE"];
+/// Extensions python-iptables drives through libxtables' old parsing API (no x6_options in
+/// iptables 1.8's libxtables).
+const OLD_API: [&str; 5] = ["tcp", "set", "sctp", "SET", "rateest"];
+
+/// Extensions without any option: python-iptables refuses every option before parsing.
+const NO_OPTIONS: [&str; 2] = ["TRACE", "eui64"];
 
 fn to_args(options: &[PyOptionIn]) -> Vec<OptionArg> {
     options
@@ -185,6 +189,41 @@ fn value_refusal(
     )
 }
 
+/// The option of iptables' `unknown option "--NAME"`.
+fn unknown_option(message: &str) -> Option<&str> {
+    message
+        .split("unknown option \"--")
+        .nth(1)?
+        .split('"')
+        .next()
+}
+
+/// python-iptables' exception for an option the extension does not have, with our reason.
+fn no_such_parameter(py: Python<'_>, name: &str, given: &str, detail: &str) -> PyErr {
+    if NO_OPTIONS.contains(&name) {
+        // Refused before any parsing, naming the extension.
+        return exception(
+            py,
+            "builtins",
+            "AttributeError",
+            format!("b'{name}': invalid parameter b'{given}' ({detail})"),
+        );
+    }
+    if OLD_API.contains(&name) {
+        return exception(
+            py,
+            "builtins",
+            "AttributeError",
+            format!("invalid parameter b'{given}' ({detail})"),
+        );
+    }
+    let name = real_name(name);
+    xtables_error(
+        py,
+        format!("b'{name}': no such parameter b'{given}' ({detail})"),
+    )
+}
+
 /// python-iptables' exception for a refused option, with our reason appended.
 fn refusal(
     py: Python<'_>,
@@ -198,28 +237,10 @@ fn refusal(
         Part::Field(_) => None,
     };
     let detail = err.to_string();
-    let old_api = OLD_API.contains(&name);
     let Some(option) = option else {
         // An option the extension does not have.
-        let given = detail
-            .split("\"--")
-            .nth(1)
-            .and_then(|s| s.split('"').next())
-            .unwrap_or("")
-            .to_string();
-        if old_api {
-            return exception(
-                py,
-                "builtins",
-                "AttributeError",
-                format!("invalid parameter b'{given}' ({detail})"),
-            );
-        }
-        let name = real_name(name);
-        return xtables_error(
-            py,
-            format!("b'{name}': no such parameter b'{given}' ({detail})"),
-        );
+        let given = unknown_option(&detail).unwrap_or("");
+        return no_such_parameter(py, name, given, &detail);
     };
     let value = options
         .iter()
@@ -305,6 +326,12 @@ fn probe(
         }
         Err(ProbeError::Refused { message, .. }) => {
             let message = message.trim();
+            if let Some(given) =
+                unknown_option(message).filter(|g| options.iter().any(|o| o.name == *g))
+            {
+                let detail = format!("iptables refused `{text}`: {message}");
+                return Err(no_such_parameter(py, name, given, &detail));
+            }
             let incomplete = !message.contains(" failed")
                 && py.allow_threads(|| parses_alone(family, table, &text));
             // libxtables names the value being parsed; ours is the option set last.
