@@ -66,12 +66,13 @@ def delete_chain(table, name):
     what = "can't delete chain %s: " % name
     if data.policy is not None:
         raise IPTCError(what + "b'Invalid argument'")
-    if data.rules:
-        raise IPTCError(what + "b'Directory not empty'")
+    # libiptc asks about references before rules.
     jump = _jump_re(name)
     for other in snap.values():
         if any(jump.search(spec) for spec, _ in other.rules):
             raise IPTCError(what + "b'Too many links'")
+    if data.rules:
+        raise IPTCError(what + "b'Directory not empty'")
     del snap[name]
     return [_op(table, "delete_chain", chain=name)]
 

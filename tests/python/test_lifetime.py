@@ -180,3 +180,30 @@ def test_extensions_kept_until_exit_finalize_quietly(netns):
     proc = subprocess.run([sys.executable, "-c", program], check=False, capture_output=True, text=True, timeout=60)
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr == ""
+
+
+@pytest.mark.parametrize("read_back", [False, True])
+def test_extension_moved_to_another_rule_frees_the_old_one_quietly(netns, read_back):
+    """`rule.add_match(Rule().create_match(...))`: the match's first rule lives only through the
+    match, and is freed while the match is pointed at its new rule. Its finalizer then reads the
+    match; nothing may fail or be reported."""
+    import sys
+
+    _load(netns)
+    seen = []
+    hook, sys.unraisablehook = sys.unraisablehook, seen.append
+    try:
+        if read_back:
+            match = _chain().rules[0].matches[0]  # its rule lives only through it
+        else:
+            match = pytables.Rule().create_match("comment")
+            match.comment = "moved"
+        old = weakref.ref(match.rule)
+        rule = pytables.Rule()
+        rule.add_match(match)
+        gc.collect()
+    finally:
+        sys.unraisablehook = hook
+    assert seen == []
+    assert old() is None
+    assert match.rule is rule and rule.matches == [match]

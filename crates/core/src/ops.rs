@@ -412,18 +412,20 @@ pub fn apply(op: &Op, table: &mut Table, canon: &dyn Canon) -> Result<Applied, O
                     chain: chain.clone(),
                 });
             }
-            if !c.rules.is_empty() {
-                return Err(OpError::ChainNotEmpty {
-                    table: tname,
-                    chain: chain.clone(),
-                });
-            }
+            // libiptc asks about references before rules: a chain that has both is "Too
+            // many links".
             let refs = references(table, chain);
             if refs > 0 {
                 return Err(OpError::ChainReferenced {
                     table: tname,
                     chain: chain.clone(),
                     references: refs,
+                });
+            }
+            if !c.rules.is_empty() {
+                return Err(OpError::ChainNotEmpty {
+                    table: tname,
+                    chain: chain.clone(),
                 });
             }
             let at = table.chains.iter().position(|c| &c.name == chain);
@@ -936,6 +938,13 @@ mod tests {
         };
         assert!(matches!(
             apply(&del, &mut t.clone(), &WhitespaceCanon),
+            Err(OpError::ChainReferenced { references: 1, .. })
+        ));
+        // Referenced and holding rules: the references are named, as libiptc does.
+        let mut full = t.clone();
+        apply(&append("X", "-j ACCEPT"), &mut full, &WhitespaceCanon).unwrap();
+        assert!(matches!(
+            apply(&del, &mut full, &WhitespaceCanon),
             Err(OpError::ChainReferenced { references: 1, .. })
         ));
         let flush = Op::Flush {

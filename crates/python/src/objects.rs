@@ -191,8 +191,9 @@ fn is_private(attr: &Bound<'_, PyString>) -> bool {
 /// by the same names as before (`self._options = …`).
 #[pyclass(subclass, module = "pytables._native")]
 pub struct ExtBase {
-    /// The rule, None, or (read back from the kernel) a weak reference to the rule.
-    #[pyo3(get, set, name = "_rref")]
+    /// The rule, None, or (read back from the kernel) a weak reference to the rule. Its setter
+    /// is written out below: the rule it replaces may be freed, and run `Rule.__del__`.
+    #[pyo3(get, name = "_rref")]
     pub rref: PyObject,
     /// The extension name as given (`name` is what python-iptables reports).
     #[pyo3(get, set, name = "_ext")]
@@ -233,6 +234,14 @@ impl ExtBase {
             return Ok(intern!(py, "conntrack").clone().into_any().unbind());
         }
         Ok(ext.clone().unbind())
+    }
+
+    /// Sets the rule; the one it replaces is released only after this object's borrow ends,
+    /// since releasing the last reference to it runs `Rule.__del__`, which reads this object.
+    #[setter(_rref)]
+    fn set_rref(slf: &Bound<'_, Self>, rule: PyObject) {
+        let old = std::mem::replace(&mut slf.borrow_mut().rref, rule);
+        drop(old);
     }
 
     #[getter]

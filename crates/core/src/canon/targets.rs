@@ -749,7 +749,11 @@ fn nfqueue(_ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
         }
         (None, None) => out.one("queue-num", false, "0"),
     }
-    for f in ["queue-bypass", "queue-cpu-fanout", "fail-open"] {
+    // Not in every iptables (1.8.9 has none): the one installed decides.
+    if o.take("fail-open").is_some() {
+        return unknown("--fail-open");
+    }
+    for f in ["queue-bypass", "queue-cpu-fanout"] {
         if o.take(f).is_some() {
             out.flag(f);
         }
@@ -893,9 +897,7 @@ fn netmap(ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
             out.one("to", false, net.save_form())
         }
         // NETMAP takes a prefix over the address size (`/33` as `/32`): iptables knows how.
-        super::addr::Parsed::Err(e) if !e.starts_with("invalid mask") => {
-            return Err(o.err("to", e))
-        }
+        super::addr::Parsed::Err(e) if !e.starts_with("invalid mask") => return Err(o.err("to", e)),
         _ => return unknown(format!("--to {:?}", g.arg())),
     }
     done()

@@ -341,7 +341,8 @@ fn icmp_type(
         }
         return Ok(Ok(match c {
             Some(c) => {
-                let c = strtoul0(c, 255).ok_or_else(|| format!("Invalid ICMP{label} code `{s}'"))?;
+                let c =
+                    strtoul0(c, 255).ok_or_else(|| format!("Invalid ICMP{label} code `{s}'"))?;
                 format!("{t}/{c}")
             }
             None => t.to_string(),

@@ -202,7 +202,8 @@ pub(crate) const ESP: Def = Def {
 
 pub(crate) const AH: Def = Def {
     opts: &[opt(&["ahspi"], One, true)],
-    unmodelled: &[],
+    // IPv6's ah also checks the header length and reserved field.
+    unmodelled: &["ahlen", "ahres"],
     norm: ah,
 };
 
