@@ -336,7 +336,10 @@ fn values_iptables_save_prints_bare() {
         r#"-o "e f" -j ACCEPT"#,
     ] {
         let p = problem(odd);
-        assert!(p.as_deref().is_some_and(|p| p.contains("no space, quote")), "{odd}: {p:?}");
+        assert!(
+            p.as_deref().is_some_and(|p| p.contains("no space, quote")),
+            "{odd}: {p:?}"
+        );
     }
     // Quoted in the save form, or plain: nothing to refuse.
     for fine in [

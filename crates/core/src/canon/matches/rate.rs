@@ -43,7 +43,10 @@ fn parse_rate(s: &str, count: fn(&str) -> Option<u64>) -> Option<(u64, u64)> {
 fn atoi_count(s: &str) -> Option<u64> {
     let t = skip_c_blanks(s);
     let t = t.strip_prefix('+').unwrap_or(t);
-    let end = t.bytes().position(|b| !b.is_ascii_digit()).unwrap_or(t.len());
+    let end = t
+        .bytes()
+        .position(|b| !b.is_ascii_digit())
+        .unwrap_or(t.len());
     // Past nine digits atoi's int may overflow: not modelled.
     if end > 9 {
         return None;
