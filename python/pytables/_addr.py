@@ -30,9 +30,19 @@ def _split_inv(value):
 
 
 def _require_nonempty(value):
-    if value == "":
-        # python-iptables indexes value[0] first, so an empty string raises IndexError.
-        raise IndexError("string index out of range")
+    # python-iptables' setters index value[0] first: "" raises IndexError, None or a number
+    # TypeError ("'NoneType' object is not subscriptable"), with Python's own message.
+    value[0]  # noqa: B018
+
+
+def _addr_text(value):
+    """A src/dst value as python-iptables' setters take it: a str, or the error their first
+    string operation (`value.find("/")`) raises on anything else."""
+    _require_nonempty(value)
+    if not isinstance(value, str):
+        value.find("/")  # bytes: TypeError; a list: AttributeError
+        raise TypeError("invalid address %r" % (value,))  # something with a find() of its own
+    return value
 
 
 # ----- IPv4 ---------------------------------------------------------------------------------
@@ -51,7 +61,7 @@ def _v4_prefix_mask(bits):
 
 def v4_from_user(value):
     """`'!1.2.3.4/24'` -> `'!1.2.3.0/255.255.255.0'` (host bits masked), with iptc's errors."""
-    _require_nonempty(value)
+    value = _addr_text(value)
     inv, rest = _split_inv(value)
     addr, slash, mask = rest.partition("/")
     if not slash:
@@ -112,7 +122,7 @@ def _v6_masked(addr, plen):
 
 def v6_from_user(value):
     """`'2001:DB8::1'` -> `'2001:db8::1/128'`; host bits are kept, as python-iptables shows them."""
-    _require_nonempty(value)
+    value = _addr_text(value)
     inv, rest = _split_inv(value)
     addr, slash, mask = rest.partition("/")
     try:
@@ -152,9 +162,8 @@ def v6_to_restore(form):
 # ----- protocol -----------------------------------------------------------------------------
 
 def proto_from_user(value):
-    """Any int/str iptc accepts -> read form (`'tcp'`, `'!udp'`, `'256'`, `'ip'`)."""
-    if value is None:
-        raise ValueError("invalid protocol None")
+    """Any value iptc accepts -> read form (`'tcp'`, `'!udp'`, `'256'`, `'ip'`). As python-iptables,
+    str() of it: None is "None", protocol 59 ("none"); 5 is protocol 5."""
     text = str(value)
     _require_nonempty(text)
     inv, rest = _split_inv(text)
@@ -184,8 +193,15 @@ def proto_to_restore(form):
 
 # ----- interfaces ---------------------------------------------------------------------------
 
-def iface_from_user(value):
+def iface_from_user(value, v6=False):
     _require_nonempty(value)
+    if not isinstance(value, str):
+        # What python-iptables' setter does with it next: encode() (IPv4), "".join (IPv6).
+        if v6:
+            "".join([value])
+        else:
+            value.encode()
+        raise TypeError("invalid interface %r" % (value,))
     inv, name = _split_inv(value)
     if len(name) >= IFNAMSIZ:
         raise ValueError("interface name %s too long" % name)

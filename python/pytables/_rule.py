@@ -22,6 +22,7 @@ def _track(obj):
 # Property getters in C (no Python frame): reading every field of 10,000 rules is the hot path.
 _get = operator.attrgetter
 _NO_COUNTERS = (0, 0)
+_U64 = (1 << 64) - 1
 # Views that need more than an attribute read (a copy, a comparison) as getset descriptors in C
 # (crates/python/src/objects.rs `rule_view`): no Python frame either.
 _view = _native.rule_view
@@ -43,6 +44,7 @@ class Rule:
     _goto = False
     _addr_from_user = staticmethod(_addr.v4_from_user)
     _addr_to_restore = staticmethod(_addr.v4_to_restore)
+    _v6 = False
 
     protocols = dict(_addr.PROTO_NAMES)
 
@@ -136,7 +138,7 @@ class Rule:
         return self._in
 
     def set_in_interface(self, iface):
-        self._in = _addr.iface_from_user(iface)
+        self._in = _addr.iface_from_user(iface, self._v6)
         self._changed()
 
     in_interface = property(_get("_in"), set_in_interface)
@@ -145,7 +147,7 @@ class Rule:
         return self._out
 
     def set_out_interface(self, iface):
-        self._out = _addr.iface_from_user(iface)
+        self._out = _addr.iface_from_user(iface, self._v6)
         self._changed()
 
     out_interface = property(_get("_out"), set_out_interface)
@@ -209,8 +211,11 @@ class Rule:
         return c
 
     def set_counters(self, counters):
-        packets, nbytes = counters
-        self._counters = (int(packets), int(nbytes))
+        # As python-iptables' ctypes fields: packets first, then bytes, each an integer (no str)
+        # kept modulo 2**64; a one-element sequence sets the packets, then raises IndexError.
+        packets = operator.index(counters[0]) & _U64
+        self._counters = (packets, self.get_counters()[1])
+        self._counters = (packets, operator.index(counters[1]) & _U64)
 
     counters = property(get_counters, set_counters)
 
@@ -329,6 +334,7 @@ class Rule6(Rule):
     _src = _dst = _any_addr
     _addr_from_user = staticmethod(_addr.v6_from_user)
     _addr_to_restore = staticmethod(_addr.v6_to_restore)
+    _v6 = True
 
     def get_fragment(self):
         raise AttributeError("'ip6t_entry' object has no attribute 'ip'")

@@ -78,6 +78,7 @@ def test_ipv6_address_errors():
 @pytest.mark.parametrize("given,expected", [
     ("tcp", "tcp"), ("TCP", "tcp"), ("!udp", "!udp"), (6, "tcp"), ("33", "33"), ("256", "256"),
     ("65536", "ip"), ("0", "ip"), ("icmpv6", "icmpv6"), ("58", "icmpv6"), ("gre", "gre"),
+    (None, "none"), ("!None", "!none"),  # python-iptables takes str(value): "None" is protocol 59
 ])
 def test_protocols(given, expected):
     r = iptc.Rule()
@@ -87,7 +88,7 @@ def test_protocols(given, expected):
 
 @pytest.mark.parametrize("given,exc", [
     ("all", ValueError), ("udplite", ValueError), ("ipv6-icmp", ValueError), ("-1", ValueError),
-    ("!", ValueError), ("", IndexError), (None, ValueError), ("asdf", ValueError),
+    ("!", ValueError), ("", IndexError), (5.0, ValueError), (b"tcp", ValueError), ("asdf", ValueError),
 ])
 def test_protocol_errors(given, exc):
     with pytest.raises(exc):
