@@ -1,18 +1,21 @@
 """`iptc.easy`: dict-based helpers (python-iptables 1.x), on pytables tables.
 
-Same functions and dict shapes as python-iptables' `iptc.easy`. Differences (see
-docs/MIGRATING.md): `batch_begin`/`batch_end` really batch (one transaction at `batch_end`),
-and `zero_table`/`zero_all` work.
+Same functions and dict shapes as python-iptables' `iptc.easy`, and the same control flow: each
+function goes through the same helpers in the same order, so it raises what python-iptables'
+raises (`_iptc_getchain`'s "Table <t> has no chain <c>", `encode_iptc_rule`'s assertion ...).
+Differences (see docs/MIGRATING.md): `batch_begin`/`batch_end` really batch (one transaction at
+`batch_end`), `zero_table`/`zero_all` work, and `get_rule_position(..., ipv6=True)` looks in the
+IPv6 table.
 """
 
 import contextlib
 import gc
 
 from . import _native
-from ._ext import Match, Target, is_standard
+from ._ext import is_standard
 from ._rule import Rule, Rule6
-from ._table import Chain, Policy, Table, Table6, commit_tables, is_table6_available, is_table_available
-from .errors import IPTCError
+from ._table import Chain, Table, Table6, commit_tables, is_table6_available, is_table_available
+from .errors import IPTCError  # noqa: F401 -- python-iptables' easy module has it
 
 _BATCH_MODE = False
 _batch_tables = set()
@@ -88,16 +91,14 @@ def has_chain(table, chain, ipv6=False):
 
 
 def has_rule(table, chain, rule_d, ipv6=False):
-    c = _iptc_getchain(table, chain, ipv6, raise_exc=False)
-    if c is None:
-        return False
+    c = _iptc_getchain(table, chain, ipv6)
     return encode_iptc_rule(rule_d, ipv6) in c.rules
 
 
 def add_chain(table, chain, ipv6=False, raise_exc=True):
     try:
         _iptc_gettable(table, ipv6).create_chain(chain)
-    except IPTCError:
+    except Exception:
         if raise_exc:
             raise
         return False
@@ -121,10 +122,11 @@ def insert_rule(table, chain, rule_d, ipv6=False):
 
 def delete_chain(table, chain, ipv6=False, flush=False, raise_exc=True):
     def run():
-        c = Chain(_iptc_gettable(table, ipv6), chain)
         if flush:
-            c.flush()
-        c.delete()
+            # flush_chain: a missing chain is _iptc_getchain's AttributeError (ignored with
+            # raise_exc=False, and the deletion is still tried).
+            flush_chain(table, chain, ipv6, raise_exc)
+        _iptc_gettable(table, ipv6).delete_chain(chain)
 
     return _maybe(raise_exc, run)
 
@@ -135,8 +137,9 @@ def delete_rule(table, chain, rule_d, ipv6=False, raise_exc=True):
 
 
 def get_tables(ipv6=False):
+    # Through _iptc_gettable, as python-iptables: what is pending in each table is committed.
     check = is_table6_available if ipv6 else is_table_available
-    return [t for t in _table_cls(ipv6).ALL if check(t)]
+    return [_iptc_gettable(t, ipv6).name for t in _table_cls(ipv6).ALL if check(t)]
 
 
 def get_chains(table, ipv6=False):
@@ -157,20 +160,27 @@ def get_rule(table, chain, position=0, ipv6=False, raise_exc=True):
 def replace_rule(table, chain, old_rule_d, new_rule_d, ipv6=False):
     c = _iptc_getchain(table, chain, ipv6)
     old = encode_iptc_rule(old_rule_d, ipv6)
-    index = c.rules.index(old)
-    c.replace_rule(encode_iptc_rule(new_rule_d, ipv6), index)
+    new = encode_iptc_rule(new_rule_d, ipv6)
+    c.replace_rule(new, c.rules.index(old))
+
+
+def _require_rule(table, chain, rule_d, ipv6):
+    if not has_rule(table, chain, rule_d, ipv6):
+        # rule_d as encode_iptc_rule left it (with its default 'target').
+        raise AttributeError("Chain <%s@%s> has no rule <%s>" % (chain, table, rule_d))
 
 
 def get_rule_counters(table, chain, rule_d, ipv6=False):
+    _require_rule(table, chain, rule_d, ipv6)
     c = _iptc_getchain(table, chain, ipv6)
-    rule = encode_iptc_rule(rule_d, ipv6)
-    for r in c.rules:
-        if r == rule:
-            return r.get_counters()
-    raise AttributeError("Chain <%s@%s> has no rule <%s>" % (chain, table, rule_d))
+    rules = c.rules
+    return rules[rules.index(encode_iptc_rule(rule_d, ipv6))].get_counters()
 
 
 def get_rule_position(table, chain, rule_d, ipv6=False):
+    # python-iptables' has_rule here forgets `ipv6` (looks in the IPv4 table): not reproduced,
+    # MIGRATING #34.
+    _require_rule(table, chain, rule_d, ipv6)
     c = _iptc_getchain(table, chain, ipv6)
     return c.rules.index(encode_iptc_rule(rule_d, ipv6))
 
@@ -185,12 +195,7 @@ def test_rule(rule_d, ipv6=False):
 
 def test_match(name, value, ipv6=False):
     try:
-        m = Match(Rule6() if ipv6 else Rule(), name)
-        if isinstance(value, dict):
-            for k, v in value.items():
-                m.set_parameter(k, v)
-        else:
-            m.set_parameter(name, value)
+        _encode_match(Rule6() if ipv6 else Rule(), name, value)
         return True
     except Exception:
         return False
@@ -198,21 +203,19 @@ def test_match(name, value, ipv6=False):
 
 def test_target(name, value, ipv6=False):
     try:
-        t = Target(Rule6() if ipv6 else Rule(), name)
-        for k, v in value.items():
-            t.set_parameter(k, v)
+        _encode_target(Rule6() if ipv6 else Rule(), {name: value})
         return True
     except Exception:
         return False
 
 
 def get_policy(table, chain, ipv6=False):
-    return Chain(_iptc_gettable(table, ipv6), chain).get_policy().name
+    # A user chain has no policy: None.name raises AttributeError, as in python-iptables.
+    return _iptc_getchain(table, chain, ipv6).get_policy().name
 
 
 def set_policy(table, chain, policy="ACCEPT", ipv6=False):
-    name = policy.name if isinstance(policy, Policy) else policy
-    Chain(_iptc_gettable(table, ipv6), chain).set_policy(name)
+    _iptc_getchain(table, chain, ipv6).set_policy(policy)
 
 
 def dump_all(ipv6=False):
@@ -428,20 +431,19 @@ def decode_iptc_rule(iptc_rule, ipv6=False):
     return d
 
 
+_RULE_ATTRS = ("src", "dst", "protocol", "in-interface", "out-interface", "fragment")
+
+
 def encode_iptc_rule(rule_d, ipv6=False):
+    assert isinstance(rule_d, dict)  # python-iptables' check: AssertionError for anything else
     rule = Rule6() if ipv6 else Rule()
     rule_d.setdefault("target", "")
-    for key in ("src", "dst", "protocol"):
+    # Not caught: a bad address raises, and so does 'fragment' on a Rule6.
+    for key in _RULE_ATTRS:
         if key in rule_d:
-            setattr(rule, key, rule_d[key])
-    if "in-interface" in rule_d:
-        rule.in_interface = rule_d["in-interface"]
-    if "out-interface" in rule_d:
-        rule.out_interface = rule_d["out-interface"]
-    if not ipv6 and "fragment" in rule_d:
-        rule.fragment = rule_d["fragment"]
+            setattr(rule, key.replace("-", "_"), rule_d[key])
     for key, value in rule_d.items():
-        if key in ("src", "dst", "protocol", "in-interface", "out-interface", "fragment"):
+        if key in _RULE_ATTRS:
             continue
         try:
             if key == "counters":
