@@ -15,19 +15,17 @@ from . import _canon, _native, _registry
 from .errors import XTablesError
 
 # What python-iptables reports for a fresh extension whose mandatory option is not set yet
-# (libxtables' zeroed data and defaults); API reference section 7.4.
+# (libxtables' zeroed data and defaults, as its save routine prints them); API reference
+# section 7.4. Checked with python-iptables for every extension iptables 1.8.9 installs, both
+# families (bpf, set, SECMARK, CONNSECMARK crash it). `_FRESH_FAMILY` holds the views that
+# differ by family (addresses, masks, the family's own extensions).
 _FRESH = {
     ("match", "mark"): [("mark", False, ("0x0/0x0",))],
     ("match", "comment"): [("comment", False, ("",))],
-    ("match", "multiport"): [("sports", False, ("",))],
-    ("match", "icmp"): [("icmp-type", False, ("any",))],
-    ("match", "recent"): [("name", False, ("DEFAULT",)), ("mask", False, ("255.255.255.255",)),
-                          ("rsource", False, ())],
+    ("match", "multiport"): [("sports", False, ())],
     ("match", "hashlimit"): [("hashlimit-upto", False, ("inf",)), ("hashlimit-burst", False, ("5",)),
                              ("hashlimit-name", False, ())],
     ("match", "mac"): [("mac-source", False, ("00:00:00:00:00:00",))],
-    ("match", "connlimit"): [("connlimit-above", False, ("0",)), ("connlimit-mask", False, ("32",)),
-                             ("connlimit-saddr", False, ())],
     ("match", "string"): [("string", False, ("",)), ("algo", False, ())],
     ("match", "connlabel"): [("label", False, ("0",))],
     ("match", "policy"): [("dir", False, ("out",)), ("pol", False, ("ipsec",))],
@@ -35,12 +33,72 @@ _FRESH = {
                              ("connbytes-dir", False, ("original",))],
     ("match", "rateest"): [("rateest", False, ())],
     ("match", "time"): [("datestop", False, ("2038-01-19T03:14:07",))],
+    ("match", "cluster"): [("cluster-local-nodemask", False, ("0x00000000",)),
+                           ("cluster-total-nodes", False, ("0",)), ("cluster-hash-seed", False, ("0x00000000",))],
+    ("match", "connmark"): [("mark", False, ("0x0/0x0",))],
+    ("match", "cpu"): [("cpu", False, ("0",))],
+    ("match", "dscp"): [("dscp", False, ("0x00",))],
+    ("match", "helper"): [("helper", False, ("",))],
+    ("match", "ipcomp"): [("ipcompspi", False, ("0",))],
+    ("match", "length"): [("length", False, ("0",))],
+    ("match", "nfacct"): [("nfacct-name", False, ("",))],
+    ("match", "pkttype"): [("pkt-type", False, ("unicast",))],
+    ("match", "quota"): [("quota", False, ("0",))],
+    ("match", "statistic"): [("mode", False, ("random",)), ("probability", False, ("0.00000000000",))],
+    ("match", "tcpmss"): [("mss", False, ("0",))],
+    ("match", "tos"): [("tos", False, ("0x00/0x00",))],
+    ("match", "u32"): [("u32", False, ("",))],
     ("target", "IDLETIMER"): [("timeout", False, ("0",)), ("label", False, ())],
     ("target", "MARK"): [("set-xmark", False, ("0x0/0x0",))],
     ("target", "CONNMARK"): [("set-xmark", False, ("0x0/0xffffffff",))],
     ("target", "TOS"): [("set-tos", False, ("0x00/0x00",))],
     ("target", "TCPMSS"): [("set-mss", False, ("0",))],
+    ("target", "AUDIT"): [("type", False, ("accept",))],
+    ("target", "CLASSIFY"): [("set-class", False, ("0000:0000",))],
+    ("target", "DSCP"): [("set-dscp", False, ("0x00",))],
+    ("target", "LED"): [("led-trigger-id", False, ("",))],
+    ("target", "RATEEST"): [("rateest-name", False, ()), ("rateest-interval", False, ("1.0s",)),
+                            ("rateest-ewmalog", False, ("1.0s",))],
 }
+_FRESH_FAMILY = {
+    _registry.NFPROTO_IPV4: {
+        ("match", "icmp"): [("icmp-type", False, ("any",))],
+        ("match", "recent"): [("name", False, ("DEFAULT",)), ("mask", False, ("255.255.255.255",)),
+                              ("rsource", False, ())],
+        ("match", "connlimit"): [("connlimit-above", False, ("0",)), ("connlimit-mask", False, ("32",)),
+                                 ("connlimit-saddr", False, ())],
+        ("match", "osf"): [("genre", False, ())],
+        ("match", "realm"): [("realm", False, ("0x0/0x0",))],
+        ("match", "ttl"): [("ttl-eq", False, ("0",))],
+        ("target", "NETMAP"): [("to", False, ("0.0.0.0/32",))],
+        ("target", "TEE"): [("gateway", False, ("0.0.0.0",))],
+        ("target", "TPROXY"): [("on-port", False, ("0",)), ("on-ip", False, ("0.0.0.0",)),
+                               ("tproxy-mark", False, ("0x0/0x0",))],
+        ("target", "TTL"): [("ttl-set", False, ("0",))],
+    },
+    _registry.NFPROTO_IPV6: {
+        ("match", "recent"): [("name", False, ("DEFAULT",)),
+                              ("mask", False, ("ffff:ffff:ffff:ffff:ffff:ffff:ffff:ffff",)), ("rsource", False, ())],
+        ("match", "connlimit"): [("connlimit-above", False, ("0",)), ("connlimit-mask", False, ("128",)),
+                                 ("connlimit-saddr", False, ())],
+        ("match", "hl"): [("hl-eq", False, ("0",))],
+        ("match", "icmp6"): [("icmpv6-type", False, ("0",))],
+        ("match", "ipv6header"): [("header", False, ("NONE",))],
+        ("target", "NETMAP"): [("to", False, ("::/128",))],
+        ("target", "TEE"): [("gateway", False, ("::",))],
+        ("target", "TPROXY"): [("on-port", False, ("0",)), ("on-ip", False, ("::",)),
+                               ("tproxy-mark", False, ("0x0/0x0",))],
+        ("target", "HL"): [("hl-set", False, ("0",))],
+    },
+}
+
+
+def _fresh(nfproto, kind, ext):
+    """The fresh view of an extension (see `_FRESH`): `[(name, inverted, args)]`."""
+    key = (kind, ext)
+    found = _FRESH_FAMILY.get(nfproto, {}).get(key)
+    return found if found is not None else _FRESH.get(key, ())
+
 
 # Read-only views the native base gives (python-iptables' are properties without setter).
 _VIEWS = frozenset(("name", "parameters", "goto", "_is_standard"))
@@ -85,14 +143,14 @@ _OLD_API = frozenset(("tcp", "set", "sctp", "SET", "rateest"))
 _REAL_NAME = {"state": "conntrack", "NOTRACK": "CT"}
 
 
-def _final_check_error(kind, ext, reason):
+def _final_check_error(nfproto, kind, ext, reason):
     """python-iptables' final_check() refusal, with the reason. It first parses again what the
     extension shows: a mandatory option shown empty (libxtables' zeroed data) fails that parse;
     then a mandatory option of the option table, else the extension's own final check."""
     name = _REAL_NAME.get(ext, ext)
     missing = re.search(r'option "--([\w-]+)" must be specified', reason)
     shown_empty = missing and any(n == missing.group(1) and not "".join(args)
-                                  for n, _, args in _FRESH.get((kind, ext), ()))
+                                  for n, _, args in _fresh(nfproto, kind, ext))
     if shown_empty and ext not in _OLD_API:
         if kind == "target":
             text = "b'%s': parameter error -2 (b'')" % name
@@ -206,10 +264,15 @@ class _Extension(_native.ExtBase):
                 # it parsed (without the words it ignores, `exc.options`).
                 opts = getattr(exc, "options", None) or self._options
                 given = {o[0] for o in opts}
-                return opts + [d for d in _FRESH.get((self._kind, self._ext), [])
+                return opts + [d for d in _fresh(self._nfproto, self._kind, self._ext)
                                if d[0] not in given]
-            # None: iptables could not be asked; the options as given.
-            self._canon = self._options if opts is None else opts
+            if opts is None:
+                # iptables could not judge them (this kernel lacks the extension): the options
+                # as given, over libxtables' defaults; not kept, as they are not what to install.
+                given = {o[0] for o in self._options}
+                return self._options + [d for d in _fresh(self._nfproto, self._kind, self._ext)
+                                        if d[0] not in given]
+            self._canon = opts
         return self._canon
 
     def _final_check(self):
@@ -223,7 +286,7 @@ class _Extension(_native.ExtBase):
             if not (getattr(exc, "incomplete", False) and getattr(exc, "reason", None)) \
                     and not _left_to_final_check(exc):
                 raise
-            raise _final_check_error(self._kind, self._ext, exc.reason) from None
+            raise _final_check_error(self._nfproto, self._kind, self._ext, exc.reason) from None
         if opts is not None:
             self._canon = opts
 

@@ -242,9 +242,12 @@ fn refusal(
         let given = unknown_option(&detail).unwrap_or("");
         return no_such_parameter(py, name, given, &detail);
     };
+    // libxtables names the value it was parsing. The model may blame an option that was not
+    // given (a check of the whole extension): then the value is the option set last's.
     let value = options
         .iter()
         .find(|(n, _, _)| *n == option)
+        .or_else(|| options.last())
         .and_then(|(_, _, args)| args.first().cloned())
         .unwrap_or_default();
     value_refusal(py, kind, name, &value, &detail, &err.message)

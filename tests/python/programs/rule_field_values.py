@@ -9,16 +9,16 @@ for cls in (iptc.Rule, iptc.Rule6):
     for v in (None, 5, 5.0, b"tcp", "", "None", "!none", ["tcp"], True):
         r = cls()
         r.protocol = "udp"
-        attempt("%s protocol %r" % (n, v), lambda: setattr(r, "protocol", v))
+        attempt("%s protocol %r" % (n, v), lambda r=r, v=v: setattr(r, "protocol", v))
         obs("%s protocol after %r" % (n, v), r.protocol)
     for attr in ("src", "dst", "in_interface", "out_interface"):
         for v in (None, 5, b"eth0", ["eth0"], ""):
             r = cls()
-            attempt("%s %s=%r" % (n, attr, v), lambda: setattr(r, attr, v))
+            attempt("%s %s=%r" % (n, attr, v), lambda r=r, a=attr, v=v: setattr(r, a, v))
             obs("%s %s after %r" % (n, attr, v), getattr(r, attr))
     for v in ([7], (7, 8), ("7", "8"), [7.5, 1], [-1, 2], [True, 2], None, 5, [2**64 + 3, 1], [1, 2, 3]):
         r = cls()
-        attempt("%s counters %r" % (n, v), lambda: setattr(r, "counters", v))
+        attempt("%s counters %r" % (n, v), lambda r=r, v=v: setattr(r, "counters", v))
         obs("%s counters after %r" % (n, v), list(r.counters))
 
 r = iptc.Rule()
@@ -36,5 +36,5 @@ for table, cls in ((iptc.Table(iptc.Table.FILTER), iptc.Rule), (iptc.Table6(iptc
     r.protocol = None
     r.create_target("ACCEPT")
     chain = iptc.Chain(table, "INPUT")
-    attempt("%s append none" % cls.__name__, lambda: chain.append_rule(r))
-    attempt("%s chain" % cls.__name__, lambda: chain_view(chain))
+    attempt("%s append none" % cls.__name__, lambda c=chain, r=r: c.append_rule(r))
+    attempt("%s chain" % cls.__name__, lambda c=chain: chain_view(c))
