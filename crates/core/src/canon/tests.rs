@@ -353,3 +353,14 @@ fn values_iptables_save_prints_bare() {
         assert_eq!(problem(fine), None, "{fine}");
     }
 }
+
+#[test]
+fn multiport_without_protocol_blames_the_option_given() {
+    for opt in ["sports", "dports", "ports"] {
+        let got = v4(&format!("-m multiport --{opt} 1,2"));
+        assert!(
+            got.starts_with(&format!("ERROR: match multiport --{opt}: multiport needs")),
+            "{got}"
+        );
+    }
+}

@@ -417,8 +417,13 @@ fn multiport(ctx: &Ctx, o: &mut Opts, out: &mut Out) -> Res {
         .plain_protocol()
         .filter(|p| ok.contains(p))
         .ok_or_else(|| {
+            // Blame the port option that was given.
+            let given = ["sports", "dports", "ports"]
+                .into_iter()
+                .find(|n| o.has(n))
+                .unwrap_or("dports");
             o.err(
-                "dports",
+                given,
                 "multiport needs `-p tcp', `-p udp', `-p udplite', `-p sctp' or `-p dccp'",
             )
         })?;
