@@ -32,7 +32,7 @@ def _split_inv(value):
 def _require_nonempty(value):
     # python-iptables' setters index value[0] first: "" raises IndexError, None or a number
     # TypeError ("'NoneType' object is not subscriptable"), with Python's own message.
-    value[0]  # noqa: B018
+    value[0]
 
 
 def _addr_text(value):
@@ -198,7 +198,7 @@ def iface_from_user(value, v6=False):
     if not isinstance(value, str):
         # What python-iptables' setter does with it next: encode() (IPv4), "".join (IPv6).
         if v6:
-            "".join([value])
+            "".join([value])  # noqa: FLY002 -- its TypeError for bytes or a list is the point
         else:
             value.encode()
         raise TypeError("invalid interface %r" % (value,))
