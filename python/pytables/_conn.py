@@ -84,7 +84,11 @@ def commit(ops, tables):
     except _native.ServerError as exc:
         raise _map_error(json.loads(exc.args[0]), ops, IPTCError, ConflictError) from None
     except _native.ConnectionLost as exc:
-        raise IPTCError("can't commit: %s" % exc.args[0]) from None
+        err = IPTCError("can't commit: %s" % exc.args[0])
+        # The server went away (or the time ran out) after the transaction was sent: it may
+        # have been carried out (`_table.commit_tables` looks).
+        err.outcome_unknown = "may have been carried out" in exc.args[0]
+        raise err from None
     by_key = {(t.nfproto, t.name): t for t in tables}
     for family, name, generation, chains, delta in reply:
         table = by_key.get((10 if family == "v6" else 2, name))

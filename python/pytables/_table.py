@@ -346,7 +346,7 @@ class Table:
             # The reply installs the new state; until then (or if it fails) re-read on next use.
             self._stale = True
             try:
-                _conn.commit(ops, [self])
+                _send(ops, [self])
             except ConflictError:
                 # Others won the race: back off a little (jittered) so nobody starves.
                 time.sleep(random.uniform(0, min(0.001 * 2 ** min(attempt, 6), 0.05)))
@@ -418,10 +418,38 @@ def commit_tables(tables):
         t._pending = []
         t._stale = True
     try:
-        _conn.commit(ops, tables)
+        _send(ops, tables)
     except IPTCError as exc:
         _note_failure(exc)
         raise
+
+
+def _send(ops, tables):
+    """`_conn.commit`, and when its reply never came, a look at whether it was carried out."""
+    try:
+        _conn.commit(ops, tables)
+    except IPTCError as exc:
+        if getattr(exc, "outcome_unknown", False) and _carried_out(tables):
+            return
+        raise
+
+
+def _chain_rules(chains):
+    return {name: (d.policy, [entry[0] for entry in d.rules]) for name, d in chains.items()}
+
+
+def _carried_out(tables):
+    """After a commit whose reply never came: whether every table now reads exactly as this
+    process computed it would after the commit. Then it was carried out (by the server that
+    went away, or the iptables-restore it had started), and sending it again would do it
+    twice. Otherwise (not carried out, or changed by someone else too) the caller is told."""
+    expected = [(t, _chain_rules(t._chains)) for t in tables]
+    try:
+        for t in tables:
+            t._load()
+    except IPTCError:
+        return False
+    return all(_chain_rules(t._chains) == want for t, want in expected)
 
 
 # libiptc's text of the last failure in this process (errno is process-wide), for strerror().

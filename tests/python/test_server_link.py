@@ -134,3 +134,51 @@ def test_autostart_failure_is_reported_quickly(netns, monkeypatch):
     else:
         raise AssertionError("expected IPTCError")
     assert time.monotonic() - start < 5
+
+
+def test_autostarted_server_keeps_no_inherited_descriptor(netns):
+    """The server outlives the program that started it: a pipe that program let its children
+    inherit (a shell pipeline, multiprocessing's tracker) must not stay open in it."""
+    r, w = os.pipe()
+    os.set_inheritable(w, True)
+    try:
+        iptc.Table("filter").create_chain("FDS")
+        pids = _server_pids(netns)
+        assert len(pids) == 1
+        pipe = os.readlink("/proc/self/fd/%d" % w)
+        held = [os.readlink("/proc/%d/fd/%s" % (pids[0], fd)) for fd in os.listdir("/proc/%d/fd" % pids[0])]
+        assert pipe not in held
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+def test_a_commit_whose_reply_was_lost_is_not_sent_twice(netns, tmp_path, monkeypatch):
+    """The server is killed after iptables-restore applied a commit, before it answered: the
+    call finds the tables as the commit left them and succeeds, without sending it again."""
+    import shutil
+    import threading
+
+    wrap = tmp_path / "bin"
+    wrap.mkdir()
+    for tool in ("iptables", "ip6tables"):
+        name = "%s-%s-restore" % (tool, netns.backend)
+        real = shutil.which(name)
+        (wrap / name).write_text("#!/bin/sh\n%s \"$@\"\nrc=$?\nsleep 2\nexit $rc\n" % real)
+        (wrap / name).chmod(0o755)
+    monkeypatch.setenv("PATH", "%s:%s" % (wrap, os.environ["PATH"]))
+    _conn.reset()
+    table = iptc.Table("filter")
+    table.refresh()  # autostarts a server that finds the slow iptables-restore first
+    (pid,) = _server_pids(netns)
+    killer = threading.Timer(1.0, os.kill, (pid, signal.SIGKILL))
+    killer.start()
+    rule = iptc.Rule()
+    rule.src = "192.0.2.77"
+    rule.create_target("ACCEPT")
+    try:
+        iptc.Chain(table, "INPUT").append_rule(rule)
+    finally:
+        killer.join()
+    assert _server_pids(netns) != [pid]
+    assert [r for r in netns.rules() if "192.0.2.77" in r] == ["-A INPUT -s 192.0.2.77/32 -j ACCEPT"]

@@ -193,6 +193,10 @@ pub enum ClientError {
     /// The connection broke, timed out, or carried a frame that could not be read.
     #[error("pytables-server connection: {0}")]
     Frame(#[from] FrameError),
+    /// The request was sent but its reply never came (the server went away, or the time ran
+    /// out): the server may have carried it out. Sending it again could do it twice.
+    #[error("pytables-server connection: {0} (after the request was sent: it may have been carried out)")]
+    ReplyLost(FrameError),
     /// The server refused the request; see [`ServerError`] for the kinds.
     #[error(transparent)]
     Server(Box<ServerError>),
@@ -570,7 +574,7 @@ impl Client {
         let id = self.next_id;
         self.next_id += 1;
         write_frame(&mut self.stream, &Request { id, body })?;
-        let resp: Response = read_frame(&mut self.stream)?;
+        let resp: Response = read_frame(&mut self.stream).map_err(ClientError::ReplyLost)?;
         if resp.id != id && resp.id != 0 {
             return Err(ClientError::Protocol(format!(
                 "reply id {} for request {id}",

@@ -275,7 +275,17 @@ impl Connection {
 
     fn connect_or_start(&self, python: &str) -> Result<Client, String> {
         let opts = self.options();
-        match Client::connect(&opts) {
+        let mut first = Client::connect(&opts);
+        // A server that was just killed may still take a connection while it exits, then
+        // break it: a moment later it is gone (and can be started again) or answers.
+        for pause in [20, 80, 250] {
+            if !matches!(first, Err(ClientError::Frame(_) | ClientError::ReplyLost(_))) {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(pause));
+            first = Client::connect(&opts);
+        }
+        match first {
             Ok(c) => return Ok(c),
             Err(ClientError::Connect { .. }) if autostart_enabled() => {}
             Err(e) => return Err(e.to_string()),
@@ -317,6 +327,21 @@ impl Connection {
     where
         T: Send,
     {
+        self.with_client_resending(py, true, f)
+    }
+
+    /// [`with_client`](Self::with_client) where `resend` says whether the request may go out
+    /// again once its reply was lost: a read may; a commit may not, since the server (or the
+    /// iptables-restore it started) may have carried it out before going away.
+    fn with_client_resending<T>(
+        &self,
+        py: Python<'_>,
+        resend: bool,
+        f: impl Fn(&mut Live) -> Result<T, ClientError> + Send + Sync,
+    ) -> PyResult<T>
+    where
+        T: Send,
+    {
         let python = python_executable(py);
         py.allow_threads(|| {
             let mut guard = self.live.lock().unwrap_or_else(|p| p.into_inner());
@@ -335,8 +360,9 @@ impl Connection {
                     }
                     Err(e) => {
                         *guard = None;
-                        if attempt == 1 || is_timeout(&e) {
-                            return Err(ConnectionLost::new_err(e.to_string()));
+                        let unsure = matches!(e, ClientError::ReplyLost(_));
+                        if attempt == 1 || is_timeout(&e) || (unsure && !resend) {
+                            return Err(ConnectionLost::new_err(lost_message(&e)));
                         }
                     }
                 }
@@ -365,6 +391,25 @@ fn first_reply(py: Python<'_>, result: PyResult<Snapshot>) -> PyResult<Option<Py
     }
 }
 
+/// What a lost connection is reported as: a timeout says so, and a request that went out
+/// says that it may have been carried out.
+fn lost_message(e: &ClientError) -> String {
+    let inner = match e {
+        ClientError::ReplyLost(f) => f.to_string(),
+        other => other.to_string(),
+    };
+    let what = if is_timeout(e) {
+        format!("no answer from pytables-server in time ({inner}; PYTABLES_TIMEOUT)")
+    } else {
+        format!("pytables-server connection: {inner}")
+    };
+    if matches!(e, ClientError::ReplyLost(_)) {
+        format!("{what}; the request was sent and may have been carried out: refresh() shows whether it was")
+    } else {
+        what
+    }
+}
+
 fn is_timeout(e: &ClientError) -> bool {
     let text = e.to_string();
     text.contains("timed out")
@@ -386,15 +431,50 @@ fn spawn_server(python: &str) -> Result<Child, String> {
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-    // Its own session, so it outlives this program and its terminal.
+    // Its own session, so it outlives this program and its terminal. It must not keep any
+    // other descriptor this program let its children inherit (a pipe a shell or
+    // multiprocessing waits on would then never close): all are closed at exec.
     unsafe {
         cmd.pre_exec(|| {
             libc::setsid();
+            close_on_exec_from(3);
             Ok(())
         });
     }
     cmd.spawn()
         .map_err(|e| format!("cannot start pytables-server with {python}: {e}"))
+}
+
+/// Marks every descriptor from `first` on close-on-exec. Runs between fork and exec, so only
+/// async-signal-safe calls: close_range (Linux 5.11), else fcntl on each possible number.
+fn close_on_exec_from(first: u32) {
+    // SAFETY: plain syscalls on this process's own descriptor table.
+    unsafe {
+        let all = libc::syscall(
+            libc::SYS_close_range,
+            first,
+            u32::MAX,
+            libc::CLOSE_RANGE_CLOEXEC,
+        );
+        if all == 0 {
+            return;
+        }
+        let mut limit = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
+        };
+        let max = if libc::getrlimit(libc::RLIMIT_NOFILE, &mut limit) == 0 {
+            limit.rlim_cur.min(65_536) as i32
+        } else {
+            1024
+        };
+        for fd in first as i32..max {
+            let flags = libc::fcntl(fd, libc::F_GETFD);
+            if flags >= 0 {
+                libc::fcntl(fd, libc::F_SETFD, flags | libc::FD_CLOEXEC);
+            }
+        }
+    }
 }
 
 /// Waits for the server process in the background, so it never lingers as a zombie.
@@ -526,7 +606,9 @@ impl Connection {
                 })
             })
             .collect::<PyResult<Vec<_>>>()?;
-        let reply = self.with_client(py, |l| l.client.commit_since(&tx, known.clone()))?;
+        let reply = self.with_client_resending(py, false, |l| {
+            l.client.commit_since(&tx, known.clone())
+        })?;
         reply_tuples(py, &reply)
     }
 
