@@ -279,7 +279,10 @@ impl Connection {
         // A server that was just killed may still take a connection while it exits, then
         // break it: a moment later it is gone (and can be started again) or answers.
         for pause in [20, 80, 250] {
-            if !matches!(first, Err(ClientError::Frame(_) | ClientError::ReplyLost(_))) {
+            if !matches!(
+                first,
+                Err(ClientError::Frame(_) | ClientError::ReplyLost(_))
+            ) {
                 break;
             }
             std::thread::sleep(Duration::from_millis(pause));
@@ -606,9 +609,8 @@ impl Connection {
                 })
             })
             .collect::<PyResult<Vec<_>>>()?;
-        let reply = self.with_client_resending(py, false, |l| {
-            l.client.commit_since(&tx, known.clone())
-        })?;
+        let reply =
+            self.with_client_resending(py, false, |l| l.client.commit_since(&tx, known.clone()))?;
         reply_tuples(py, &reply)
     }
 
