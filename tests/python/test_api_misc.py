@@ -117,6 +117,21 @@ def test_counters_and_zeroing(netns):
     assert "[0:0] -A CNT -j ACCEPT" in saved
 
 
+def test_bare_printed_values_iptables_save_cannot_print_back(netns):
+    # recent's list name is printed bare by iptables-save, like an interface: a name with a
+    # blank is kept when set and refused when installed, naming the option (MIGRATING #37).
+    chain = iptc.Chain(iptc.Table("filter"), "INPUT")
+    rule = iptc.Rule()
+    match = rule.create_match("recent")
+    match.set_parameter("name", "a b")  # `match.name` is the extension's name
+    match.set = ""
+    assert match.parameters["name"] == "a b"
+    rule.create_target("ACCEPT")
+    with pytest.raises(iptc.IPTCError, match="recent --name .*iptables-save prints it without quotes"):
+        chain.append_rule(rule)
+    assert netns.rules() == []
+
+
 def test_interface_names_iptables_save_cannot_print_back(netns):
     # The kernel takes any bytes; iptables-save prints the name bare. Such a rule is refused
     # when installed, with nothing applied (MIGRATING #32); those made by another program do

@@ -374,13 +374,30 @@ fn probe(
     let found = if kind == "match" {
         parsed
             .matches
-            .iter()
+            .into_iter()
             .find(|m| m.name == name)
-            .map(|m| from_args(py, &m.options))
+            .map(|m| m.options)
     } else {
-        parsed.target.map(|t| from_args(py, &t.options))
+        parsed.target.map(|t| t.options)
     };
-    found.transpose()
+    let Some(found) = found else {
+        return Ok(None);
+    };
+    // iptables-save prints some values bare (list names, labels): one with a blank comes back
+    // as two words. Keep the value as given; installing it is then refused with the reason
+    // (the server's check of values iptables-save cannot print back).
+    if split_by_save(options, &found) {
+        return from_args(py, options).map(Some);
+    }
+    from_args(py, &found).map(Some)
+}
+
+/// Whether an option given one word with a blank in it came back as several words.
+fn split_by_save(given: &[OptionArg], found: &[OptionArg]) -> bool {
+    given.iter().any(|g| {
+        matches!(g.args.as_slice(), [one] if rule::unquote(one).contains(char::is_whitespace))
+            && found.iter().any(|f| f.name == g.name && f.args.len() > 1)
+    })
 }
 
 /// An option iptables cannot know; the parser stops at it, before the final check.
