@@ -85,9 +85,11 @@ def commit(ops, tables):
         raise _map_error(json.loads(exc.args[0]), ops, IPTCError, ConflictError) from None
     except _native.ConnectionLost as exc:
         err = IPTCError("can't commit: %s" % exc.args[0])
-        # The server went away (or the time ran out) after the transaction was sent: it may
-        # have been carried out (`_table.commit_tables` looks).
-        err.outcome_unknown = "may have been carried out" in exc.args[0]
+        # The server went away after the transaction was sent: it may have been carried out
+        # (`_table._send` looks). Not after a timeout: a server that slow would make the look
+        # wait as long again.
+        message = exc.args[0]
+        err.outcome_unknown = "may have been carried out" in message and "in time" not in message
         raise err from None
     by_key = {(t.nfproto, t.name): t for t in tables}
     for family, name, generation, chains, delta in reply:
