@@ -98,6 +98,11 @@ def iptc_command(logger=None, maxretry=5):
                         return None
                     except (IPTCError, XTablesError) as exc:
                         _discard(run.tables)
+                        if getattr(exc, "outcome_unknown", False):
+                            # Sent, and maybe carried out by a server that went away: running
+                            # the generator again could do it twice.
+                            log.error('iptc function "%s" failed: %s; not run again', body.__name__, exc)
+                            return None
                         log.warning('iptc function "%s" failed (try %d of %d): %s; retrying',
                                     body.__name__, attempt, maxretry, exc)
                         time.sleep(random.uniform(0, min(0.002 * 2 ** min(attempt, 6), 0.1)))

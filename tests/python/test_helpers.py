@@ -106,6 +106,37 @@ def test_restart_after_conflict_is_logged(netns, caplog):
     assert any(r.levelno == logging.ERROR and "too many retries" in r.getMessage() for r in caplog.records)
 
 
+def test_a_commit_that_may_have_been_carried_out_is_not_run_again(netns, caplog, monkeypatch):
+    """The server went away after the commit was sent, and the tables do not show whether it
+    was carried out: running the generator again could do it twice, so it is not."""
+    from pytables import _table
+
+    real_send, runs = _table._send, []
+
+    def lost(ops, tables):
+        real_send(ops, tables)  # carried out ...
+        err = iptc.IPTCError("can't commit: pytables-server connection: connection closed; the request was sent "
+                             "and may have been carried out: refresh() shows whether it was")
+        err.outcome_unknown = True  # ... but the reply never came, and the look was not sure
+        raise err
+
+    monkeypatch.setattr(_table, "_send", lost)
+
+    @iptc_command(logger=lambda: logging.getLogger("lost-test"))
+    def append_once():
+        t = iptc.Table("filter", autocommit=False)
+        yield t
+        runs.append(1)
+        iptc.Chain(t, "INPUT").append_rule(_comment_rule("once"))
+        iptc_return(True)
+
+    with caplog.at_level(logging.DEBUG, logger="lost-test"):
+        assert append_once() is None
+    assert runs == [1]
+    assert len([r for r in netns.rules() if "once" in r]) == 1
+    assert any(r.levelno == logging.ERROR and "not run again" in r.getMessage() for r in caplog.records)
+
+
 def test_restart_succeeds_when_state_changes(netns):
     t0 = iptc.Table("filter")
     t0.create_chain("S")
